@@ -1,0 +1,1 @@
+"""Pulumi components that provision the faasplane platform (one component per module)."""

@@ -1,0 +1,78 @@
+"""Image builds with `pulumi_docker_build`: tag by content hash, reference by digest.
+
+A tag derived from the build context means an unchanged context produces the same tag (no rebuild,
+no rollout); the digest reference means a changed one rolls the Deployment that uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pulumi
+import pulumi_docker_build as docker_build
+
+from components.config import Registry
+
+IGNORED_PARTS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", "build"})
+
+
+def context_files(root: Path, include: Iterable[str] | None = None) -> list[Path]:
+    """Files of a build context (optionally only the given top-level entries), in a stable order."""
+    roots = [root / entry for entry in include] if include else [root]
+    files: list[Path] = []
+    for base in roots:
+        if base.is_file():
+            files.append(base)
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_PARTS)
+            files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.endswith(".pyc"))
+    return sorted(files)
+
+
+def content_hash(root: Path, include: Iterable[str] | None = None, extra: Mapping[str, str] | None = None) -> str:
+    """A short hash of file names, contents and build arguments: the image tag."""
+    digest = hashlib.sha256()
+    for path in context_files(root, include):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    for key, value in sorted((extra or {}).items()):
+        digest.update(f"{key}={value}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_image(
+    resource_name: str,
+    *,
+    context: Path,
+    repository: str,
+    registry: Registry,
+    dockerfile: Path | None = None,
+    build_args: Mapping[str, str] | None = None,
+    include: Iterable[str] | None = None,
+    parent: pulumi.Resource | None = None,
+    registry_password: pulumi.Input[str] | None = None,
+) -> tuple[docker_build.Image, pulumi.Output[str]]:
+    """Build and push `registry/repository:<content hash>`; return the image and its digest reference."""
+    tag = content_hash(context, include, build_args)
+    image_name = f"{registry.server}/{repository}"
+    registries = []
+    if registry.username:
+        registries.append({"address": registry.server, "username": registry.username, "password": registry_password})
+    image = docker_build.Image(
+        resource_name,
+        context={"location": str(context)},
+        dockerfile={"location": str(dockerfile)} if dockerfile else None,
+        build_args=dict(build_args or {}),
+        tags=[f"{image_name}:{tag}"],
+        push=registry.push,
+        registries=registries or None,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    reference = image.digest.apply(lambda digest: f"{image_name}@{digest}" if digest else f"{image_name}:{tag}")
+    return image, reference

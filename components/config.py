@@ -1,0 +1,367 @@
+"""The typed stack configuration: one model for every `faasplane:*` key, with documented defaults.
+
+`load_config()` reads the Pulumi config of the running stack; `parse_config()` validates a plain
+mapping (the same data, for tests and the offline render). Any misspelt key, wrong type or
+out-of-range value raises `ConfigError`, whose message names the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from components import names
+from components.errors import UserError
+from components.images import IMAGE_KEYS
+
+# --- value types ---------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Prometheus-style duration such as `1m5s`, `30s`, `500ms`, `2h` or `15d`."""
+    match = _DURATION.match(value)
+    if not value or not match or not any(match.groups()):
+        raise ValueError(f"{value!r} is not a duration: expected a value such as 30s, 1m5s or 500ms")
+    weeks, days, hours, minutes, seconds, millis = (int(group or 0) for group in match.groups())
+    return ((weeks * 7 + days) * 24 + hours) * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def go_duration(value: str) -> str:
+    """The same duration in a form Go's `time.ParseDuration` reads (it has no days or weeks)."""
+    seconds = duration_seconds(value)
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{int(seconds * 1000)}ms"
+
+
+def _check_duration(value: str) -> str:
+    duration_seconds(value)
+    return value
+
+
+def _check_quantity(value: str | int | float) -> str:
+    text = str(value)
+    if not _QUANTITY.match(text):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity: expected a value such as 100m, 0.5, 128Mi or 1Gi"
+        )
+    return text
+
+
+def _check_dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 label: expected lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Quantity = Annotated[str, AfterValidator(_check_quantity)]
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+
+
+class _Model(BaseModel):
+    """Config sections: camelCase keys as in every Pulumi stack file, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=False
+    )
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+class ResourceList(_Model):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Resources(_Model):
+    """CPU and memory requests and limits of one container."""
+
+    requests: ResourceList
+    limits: ResourceList
+
+    @classmethod
+    def of(cls, cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
+        return cls(
+            requests=ResourceList(cpu=cpu, memory=memory),
+            limits=ResourceList(cpu=cpu_limit, memory=memory_limit),
+        )
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        return {"requests": self.requests.model_dump(), "limits": self.limits.model_dump()}
+
+
+class Namespaces(_Model):
+    control_plane: DnsLabel = names.CONTROL_PLANE_NAMESPACE
+    functions: DnsLabel = names.FUNCTIONS_NAMESPACE
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Namespaces:
+        if self.control_plane == self.functions:
+            raise ValueError("controlPlane and functions must be different namespaces")
+        return self
+
+
+class Exposure(_Model):
+    """How the gateway API is reachable from outside the cluster."""
+
+    type: Literal["NodePort", "ClusterIP", "LoadBalancer", "Ingress"] = "NodePort"
+    node_port: int = Field(default=names.DEFAULT_NODE_PORT, ge=30000, le=32767)
+    host: str | None = None
+    """Ingress host name (required with type Ingress)."""
+    tls_secret_name: str | None = None
+    """Secret holding the TLS certificate of the Ingress (or of the LoadBalancer's TLS terminator)."""
+    ingress_class_name: str | None = None
+    ingress_namespace: DnsLabel = "ingress-nginx"
+    """Namespace of the ingress controller: the only source allowed to reach the gateway with Ingress."""
+    source_ranges: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
+    """CIDRs allowed to reach the gateway through a NodePort or LoadBalancer."""
+
+    @model_validator(mode="after")
+    def _ingress_needs_host(self) -> Exposure:
+        if self.type == "Ingress" and not self.host:
+            raise ValueError("type Ingress needs host (the DNS name the Ingress serves)")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_secret_name is not None
+
+
+class Gateway(_Model):
+    replicas: int = Field(default=1, ge=1, le=20)
+    exposure: Exposure = Exposure()
+    read_timeout: Duration = "1m5s"
+    write_timeout: Duration = "1m5s"
+    upstream_timeout: Duration = "1m"
+    scale_from_zero: bool = True
+    resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+    provider_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+
+    @model_validator(mode="after")
+    def _upstream_below_write(self) -> Gateway:
+        if duration_seconds(self.upstream_timeout) >= duration_seconds(self.write_timeout):
+            raise ValueError(
+                f"upstreamTimeout {self.upstream_timeout} must be shorter than writeTimeout "
+                f"{self.write_timeout}, so the gateway can answer before the client connection closes"
+            )
+        return self
+
+
+class Queue(_Model):
+    """NATS Streaming and the queue-worker for asynchronous invocations."""
+
+    store: Literal["memory", "file"] = "memory"
+    storage_size: Quantity = "1Gi"
+    storage_class_name: str | None = None
+    ack_wait: Duration = "60s"
+    max_inflight: int = Field(default=1, ge=1, le=1000)
+    worker_replicas: int = Field(default=1, ge=1, le=20)
+    nats_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+    worker_resources: Resources = Resources.of("20m", "32Mi", "250m", "128Mi")
+
+
+class Prometheus(_Model):
+    scrape_interval: Duration = "15s"
+    evaluation_interval: Duration = "15s"
+    gateway_scrape_interval: Duration = "5s"
+    retention: Duration = "24h"
+    storage: Literal["emptyDir", "persistent"] = "emptyDir"
+    storage_size: Quantity = "8Gi"
+    storage_class_name: str | None = None
+    resources: Resources = Resources.of("100m", "256Mi", "1", "1Gi")
+
+
+class Alertmanager(_Model):
+    group_wait: Duration = "5s"
+    group_interval: Duration = "10s"
+    repeat_interval: Duration = "30s"
+    resources: Resources = Resources.of("20m", "32Mi", "200m", "128Mi")
+
+
+class AlertRule(_Model):
+    """The scaling alert; the default equals the OpenFaaS chart's `APIHighInvocationRate`."""
+
+    name: str = names.SCALING_ALERT_NAME
+    threshold_rps: float = Field(default=5.0, gt=0)
+    rate_window: Duration = "10s"
+    for_: Duration = Field(default="5s", alias="for")
+    status_code: str | None = "200"
+    """Only invocations answered with this HTTP code count; null counts every code."""
+    severity: str = "major"
+
+
+class Scaler(_Model):
+    image: str | None = None
+    """A prebuilt scaler image reference; when unset, Pulumi builds `scaler/` and pushes it to the registry."""
+    policy: Literal["proportional", "openfaas"] = "proportional"
+    replicas: int = Field(default=1, ge=1, le=1)
+    """One replica: decisions are serialized per function inside one process."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    resources: Resources = Resources.of("50m", "64Mi", "500m", "192Mi")
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra `SCALER_*` settings (windows, timeouts) passed through as environment variables."""
+
+    @model_validator(mode="after")
+    def _env_is_scaler_settings(self) -> Scaler:
+        for key in self.env:
+            if not key.startswith("SCALER_"):
+                raise ValueError(f"env key {key!r} is not a scaler setting: expected a SCALER_* name")
+        return self
+
+
+class Registry(_Model):
+    """Where images built by this stack are pushed (the scaler and the functions)."""
+
+    server: str = "localhost:5001"
+    push: bool = True
+    username: str | None = None
+    """With a username, the password comes from the secret config value `faasplane:registryPassword`."""
+
+
+class Pod(_Model):
+    """Scheduling and availability settings that production stacks tune."""
+
+    topology_spread: bool = False
+    pod_disruption_budget: bool = False
+
+
+class PlatformConfig(_Model):
+    """Every `faasplane:*` stack setting; the README's configuration reference is generated from it."""
+
+    edition: Literal["ce", "pro"] = names.EDITION_CE
+    namespaces: Namespaces = Namespaces()
+    gateway: Gateway = Gateway()
+    queue: Queue = Queue()
+    prometheus: Prometheus = Prometheus()
+    alertmanager: Alertmanager = Alertmanager()
+    alert_rule: AlertRule = AlertRule()
+    scaler: Scaler = Scaler()
+    registry: Registry = Registry()
+    availability: Pod = Pod()
+    images: dict[str, str] = Field(default_factory=dict)
+    """Image overrides by component key (gateway, faasNetes, queueWorker, nats, prometheus, alertmanager)."""
+    license_key: str | None = Field(default=None, repr=False)
+    """OpenFaaS Pro licence (secret; set with `pulumi config set --secret faasplane:licenseKey`)."""
+    registry_password: str | None = Field(default=None, repr=False)
+    """Registry password (secret) used with `registry.username`."""
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PlatformConfig:
+        unknown = sorted(set(self.images) - set(IMAGE_KEYS))
+        if unknown:
+            raise ValueError(f"images has unknown keys {unknown}: expected some of {list(IMAGE_KEYS)}")
+        if self.edition == names.EDITION_PRO and not self.license_key:
+            raise ValueError(
+                "edition 'pro' needs the OpenFaaS Pro licence: "
+                "pulumi config set --secret faasplane:licenseKey <key>"
+            )
+        if self.queue.store == "file" and self.queue.worker_replicas < 1:
+            raise ValueError("queue.workerReplicas must be at least 1")
+        return self
+
+
+SECRET_KEYS = ("licenseKey", "registryPassword")
+"""Top-level keys that must be set as Pulumi secrets."""
+
+
+class ConfigError(UserError):
+    """The stack configuration is invalid; the message names every bad key and what was expected."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid stack configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = f"{names.PROJECT}:{loc[0]}" if loc else names.PROJECT
+    for part in loc[1:]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe(error: dict[str, Any], data: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = _key_path(loc)
+    if error["type"] == "extra_forbidden":
+        parent: Any = PlatformConfig
+        for part in loc[:-1]:
+            if isinstance(part, str) and isinstance(parent, type) and issubclass(parent, BaseModel):
+                field = next(
+                    (f for n, f in parent.model_fields.items() if (f.alias or n) == part),
+                    None,
+                )
+                parent = getattr(field, "annotation", None)
+        known = _known_keys(parent) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"{key}: unknown key{suggestion}; expected one of {', '.join(known)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if loc:
+        value = error.get("input")
+        if value is not None and not isinstance(value, dict):
+            return f"{key}: {json.dumps(value, default=str)} is not valid: {message}"
+    return f"{key}: {message}"
+
+
+def parse_config(data: Mapping[str, Any]) -> PlatformConfig:
+    """Validate the `faasplane:*` settings given as a mapping of key (without prefix) to value."""
+    try:
+        return PlatformConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError([_describe(error, data) for error in exc.errors()]) from None
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config values to the program as JSON strings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _all_config() -> dict[str, Any]:
+    from pulumi.runtime import config as runtime_config
+
+    values = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    prefix = f"{names.PROJECT}:"
+    return {key.removeprefix(prefix): value for key, value in values.items() if key.startswith(prefix)}
+
+
+def load_config() -> PlatformConfig:
+    """The typed configuration of the running Pulumi stack (raises `ConfigError` when invalid)."""
+    from pulumi.runtime import config as runtime_config
+
+    raw = _all_config()
+    data = {key: _decode(value) for key, value in raw.items()}
+    # Plain strings that happen to parse as JSON numbers or booleans stay strings where expected.
+    for key in SECRET_KEYS:
+        if key in raw:
+            data[key] = raw[key]
+            if not runtime_config.is_config_secret(f"{names.PROJECT}:{key}") and raw[key]:
+                raise ConfigError(
+                    [f"{names.PROJECT}:{key}: must be a secret: pulumi config set --secret {names.PROJECT}:{key}"]
+                )
+    return parse_config(data)

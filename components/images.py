@@ -1,0 +1,37 @@
+"""Pinned image references for every platform workload, one place to bump a version.
+
+The stack config `faasplane:images` overrides any entry by its key; the Pro edition swaps in the
+OpenFaaS Pro images (ghcr.io/openfaasltd), which need a licence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+CE_IMAGES: dict[str, str] = {
+    "gateway": "ghcr.io/openfaas/gateway:0.27.13",
+    "faasNetes": "ghcr.io/openfaas/faas-netes:0.18.17",
+    "queueWorker": "ghcr.io/openfaas/queue-worker:0.14.2",
+    "nats": "nats-streaming:0.25.6",
+    "prometheus": "prom/prometheus:v3.5.0",
+    "alertmanager": "prom/alertmanager:v0.28.1",
+}
+"""OpenFaaS CE images (chart `openfaas` 15.x) and the Prometheus stack."""
+
+PRO_IMAGES: dict[str, str] = {
+    "gateway": "ghcr.io/openfaasltd/gateway:0.5.10",
+    "faasNetes": "ghcr.io/openfaasltd/faas-netes:0.5.81",
+    "queueWorker": "ghcr.io/openfaasltd/jetstream-queue-worker:0.4.4",
+}
+"""OpenFaaS Pro images replacing their CE counterparts when `faasplane:edition` is `pro`."""
+
+IMAGE_KEYS = tuple(CE_IMAGES)
+
+
+def resolve_images(edition: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The image reference for every component: edition defaults, then the stack's overrides."""
+    images = dict(CE_IMAGES)
+    if edition == "pro":
+        images.update(PRO_IMAGES)
+    images.update(overrides or {})
+    return images

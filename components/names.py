@@ -1,0 +1,90 @@
+"""The one source of truth for names, ports and labels shared by the platform components.
+
+Anything a second component, a policy or a test needs to agree on lives here, never as a copied literal.
+"""
+
+from __future__ import annotations
+
+PROJECT = "faasplane"
+"""The Pulumi project name and the prefix of every config key (`faasplane:<key>`)."""
+
+TYPE_PREFIX = "faasplane:platform"
+"""Type tokens of the platform components are `faasplane:platform:<Name>`."""
+
+# Namespaces (defaults; the stack config may rename them).
+CONTROL_PLANE_NAMESPACE = "openfaas"
+FUNCTIONS_NAMESPACE = "openfaas-fn"
+
+# Object names inside the control-plane namespace (the names the OpenFaaS chart uses, so faas-cli,
+# dashboards and runbooks written for OpenFaaS keep working).
+GATEWAY = "gateway"
+GATEWAY_EXTERNAL = "gateway-external"
+PROVIDER = "faas-netes"
+QUEUE_WORKER = "queue-worker"
+NATS = "nats"
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "alertmanager"
+SCALER = "scaler"
+BASIC_AUTH_SECRET = "basic-auth"
+
+# Ports.
+GATEWAY_PORT = 8080
+GATEWAY_METRICS_PORT = 8082
+PROVIDER_PORT = 8081
+NATS_PORT = 4222
+NATS_MONITOR_PORT = 8222
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+SCALER_PORT = 8080
+FUNCTION_PORT = 8080
+DEFAULT_NODE_PORT = 31112
+
+# Paths.
+SECRET_MOUNT_PATH = "/var/secrets"
+"""Where the gateway, the scaler and Alertmanager find the basic-auth credential files."""
+FUNCTION_SECRET_MOUNT_PATH = "/var/openfaas/secrets"
+ALERT_WEBHOOK_PATH = "/system/alert"
+BASIC_AUTH_USER_KEY = "basic-auth-user"
+BASIC_AUTH_PASSWORD_KEY = "basic-auth-password"
+BASIC_AUTH_ADMIN_USER = "admin"
+
+# Labels.
+APP_LABEL = "app.kubernetes.io/name"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+FUNCTION_LABEL = "faas_function"
+"""faas-netes selects function Deployments and Services by this label."""
+
+POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
+POD_SECURITY_AUDIT = "pod-security.kubernetes.io/audit"
+POD_SECURITY_WARN = "pod-security.kubernetes.io/warn"
+
+# NATS Streaming conventions shared by the gateway and the queue-worker.
+NATS_CLUSTER_ID = "faas-cluster"
+NATS_CHANNEL = "faas-request"
+NATS_QUEUE_GROUP = "faas"
+
+# Monitoring.
+SCALING_ALERT_NAME = "APIHighInvocationRate"
+SCALER_RECEIVER = "scaler"
+FUNCTION_NAME_LABEL = "function_name"
+"""The gateway's metric label naming a function as `name.namespace`."""
+
+EDITION_CE = "ce"
+EDITION_PRO = "pro"
+CE_MAX_FUNCTIONS = 15
+CE_MAX_REPLICAS = 5
+
+
+def app_labels(app: str, component: str | None = None) -> dict[str, str]:
+    """The selector-safe labels every platform workload carries."""
+    labels = {APP_LABEL: app, PART_OF_LABEL: PROJECT}
+    if component:
+        labels[COMPONENT_LABEL] = component
+    return labels
+
+
+def service_url(service: str, namespace: str, port: int, scheme: str = "http") -> str:
+    """The in-cluster URL of a Service."""
+    return f"{scheme}://{service}.{namespace}.svc.cluster.local:{port}"

@@ -1,0 +1,67 @@
+"""The whole platform: namespaces, gateway and provider, queue, monitoring, scaler, network policies."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components import names
+from components.alertmanager import Alertmanager
+from components.config import PlatformConfig
+from components.gateway import Gateway
+from components.images import resolve_images
+from components.namespaces import Namespaces
+from components.network import NetworkPolicies
+from components.prometheus import Prometheus
+from components.queue import Queue
+from components.scaler import ScalerService
+
+
+class Platform(pulumi.ComponentResource):
+    """An OpenFaaS-style platform; functions are deployed onto it with `components.function.Function`."""
+
+    namespaces: Namespaces
+    gateway: Gateway
+    queue: Queue
+    prometheus: Prometheus
+    alertmanager: Alertmanager
+    scaler: ScalerService
+    network_policies: NetworkPolicies
+
+    def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{names.TYPE_PREFIX}:Platform", name, None, opts)
+        self.config = config
+        self.images = resolve_images(config.edition, config.images)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.namespaces = Namespaces(f"{name}-namespaces", config, opts=child)
+        after_namespaces = pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces])
+        self.gateway = Gateway(f"{name}-gateway", config, self.images, opts=after_namespaces)
+        self.queue = Queue(f"{name}-queue", config, self.images, opts=after_namespaces)
+        self.prometheus = Prometheus(f"{name}-prometheus", config, self.images, opts=after_namespaces)
+        self.alertmanager = Alertmanager(
+            f"{name}-alertmanager", config, self.images, auth_secret_name=self.gateway.auth_secret_name,
+            opts=after_namespaces,
+        )
+        self.scaler = ScalerService(
+            f"{name}-scaler", config, auth_secret_name=self.gateway.auth_secret_name, opts=after_namespaces
+        )
+        self.network_policies = NetworkPolicies(f"{name}-network", config, opts=after_namespaces)
+
+        self.control_plane_namespace = config.namespaces.control_plane
+        self.functions_namespace = config.namespaces.functions
+        self.gateway_url = self.gateway.internal_url
+        self.external_gateway_url = self.gateway.external_url
+        self.admin_password = self.gateway.admin_password
+        self.prometheus_url = self.prometheus.url
+        self.alertmanager_url = self.alertmanager.url
+        self.register_outputs(
+            {
+                "controlPlaneNamespace": self.control_plane_namespace,
+                "functionsNamespace": self.functions_namespace,
+                "gatewayUrl": self.gateway_url,
+                "externalGatewayUrl": self.external_gateway_url,
+                "adminPassword": self.admin_password,
+                "prometheusUrl": self.prometheus_url,
+                "alertmanagerUrl": self.alertmanager_url,
+            }
+        )
