@@ -35,3 +35,11 @@ def resolve_images(edition: str, overrides: Mapping[str, str] | None = None) -> 
         images.update(PRO_IMAGES)
     images.update(overrides or {})
     return images
+
+TEMPLATE_IMAGES: dict[str, str] = {
+    "watchdog": "ghcr.io/openfaas/of-watchdog:0.10.7",
+    "python": "python:3.12-slim-bookworm",
+    "golang": "golang:1.23-alpine3.20",
+    "runtime": "alpine:3.20",
+}
+"""Base images of the function templates (`components/templates/<lang>/Dockerfile`)."""
