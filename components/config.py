@@ -74,7 +74,11 @@ class _Model(BaseModel):
     """Config sections: camelCase keys as in every Pulumi stack file, unknown keys rejected."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, strict=False
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -83,14 +87,18 @@ class _Model(BaseModel):
 
 class ResourceList(_Model):
     cpu: Quantity
+    """CPU, e.g. `100m` or `0.5`."""
     memory: Quantity
+    """Memory, e.g. `128Mi`."""
 
 
 class Resources(_Model):
     """CPU and memory requests and limits of one container."""
 
     requests: ResourceList
+    """What the scheduler reserves."""
     limits: ResourceList
+    """The most the container may use."""
 
     @classmethod
     def of(cls, cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
@@ -105,7 +113,9 @@ class Resources(_Model):
 
 class Namespaces(_Model):
     control_plane: DnsLabel = names.CONTROL_PLANE_NAMESPACE
+    """Namespace of the gateway, queue, monitoring and scaler."""
     functions: DnsLabel = names.FUNCTIONS_NAMESPACE
+    """Namespace the functions are deployed to."""
 
     @model_validator(mode="after")
     def _distinct(self) -> Namespaces:
@@ -118,12 +128,15 @@ class Exposure(_Model):
     """How the gateway API is reachable from outside the cluster."""
 
     type: Literal["NodePort", "ClusterIP", "LoadBalancer", "Ingress"] = "NodePort"
+    """`NodePort` (kind), `ClusterIP` (in-cluster only), `LoadBalancer`, or `Ingress` (with TLS)."""
     node_port: int = Field(default=names.DEFAULT_NODE_PORT, ge=30000, le=32767)
+    """Node port of the `gateway-external` Service with type NodePort."""
     host: str | None = None
     """Ingress host name (required with type Ingress)."""
     tls_secret_name: str | None = None
-    """Secret holding the TLS certificate of the Ingress (or of the LoadBalancer's TLS terminator)."""
+    """Secret holding the TLS certificate of the Ingress."""
     ingress_class_name: str | None = None
+    """IngressClass of the Ingress (the cluster default when unset)."""
     ingress_namespace: DnsLabel = "ingress-nginx"
     """Namespace of the ingress controller: the only source allowed to reach the gateway with Ingress."""
     source_ranges: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
@@ -142,13 +155,21 @@ class Exposure(_Model):
 
 class Gateway(_Model):
     replicas: int = Field(default=1, ge=1, le=20)
+    """Gateway pods (each with its faas-netes provider); 2 or more for availability."""
     exposure: Exposure = Exposure()
+    """External exposure of the gateway API (see `gateway.exposure.*`)."""
     read_timeout: Duration = "1m5s"
+    """HTTP read timeout of the gateway."""
     write_timeout: Duration = "1m5s"
+    """HTTP write timeout of the gateway."""
     upstream_timeout: Duration = "1m"
+    """Longest a function invocation may take; must be below writeTimeout."""
     scale_from_zero: bool = True
+    """The gateway holds a request to a function at zero replicas and scales it to its minimum."""
     resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+    """Requests and limits of the gateway container."""
     provider_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+    """Requests and limits of the faas-netes container."""
 
     @model_validator(mode="after")
     def _upstream_below_write(self) -> Gateway:
@@ -164,53 +185,81 @@ class Queue(_Model):
     """NATS Streaming and the queue-worker for asynchronous invocations."""
 
     store: Literal["memory", "file"] = "memory"
+    """`memory` loses queued invocations when NATS restarts; `file` keeps them on a PersistentVolumeClaim."""
     storage_size: Quantity = "1Gi"
+    """Size of the NATS volume with store `file`."""
     storage_class_name: str | None = None
+    """StorageClass of the NATS volume (the cluster default when unset)."""
     ack_wait: Duration = "60s"
+    """How long NATS waits for the queue-worker to acknowledge an invocation before redelivering it."""
     max_inflight: int = Field(default=1, ge=1, le=1000)
+    """Invocations one queue-worker runs at once."""
     worker_replicas: int = Field(default=1, ge=1, le=20)
+    """Queue-worker pods."""
     nats_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
+    """Requests and limits of NATS."""
     worker_resources: Resources = Resources.of("20m", "32Mi", "250m", "128Mi")
+    """Requests and limits of the queue-worker."""
 
 
 class Prometheus(_Model):
     scrape_interval: Duration = "15s"
+    """Default scrape interval."""
     evaluation_interval: Duration = "15s"
+    """How often alert rules are evaluated."""
     gateway_scrape_interval: Duration = "5s"
+    """Scrape interval of the control-plane pods (the gateway's invocation metrics)."""
     retention: Duration = "24h"
+    """How long samples are kept."""
     storage: Literal["emptyDir", "persistent"] = "emptyDir"
+    """`emptyDir` (lost on restart) or `persistent` (a PersistentVolumeClaim)."""
     storage_size: Quantity = "8Gi"
+    """Size of the volume with storage `persistent`."""
     storage_class_name: str | None = None
+    """StorageClass of the volume (the cluster default when unset)."""
     resources: Resources = Resources.of("100m", "256Mi", "1", "1Gi")
+    """Requests and limits of Prometheus."""
 
 
 class Alertmanager(_Model):
     group_wait: Duration = "5s"
+    """Wait before the first notification of a new alert group."""
     group_interval: Duration = "10s"
+    """Wait before notifying about changes in a group."""
     repeat_interval: Duration = "30s"
+    """Wait before re-sending an unchanged firing group."""
     resources: Resources = Resources.of("20m", "32Mi", "200m", "128Mi")
+    """Requests and limits of Alertmanager."""
 
 
 class AlertRule(_Model):
     """The scaling alert; the default equals the OpenFaaS chart's `APIHighInvocationRate`."""
 
     name: str = names.SCALING_ALERT_NAME
+    """Alert name; Alertmanager routes it to the scaler."""
     threshold_rps: float = Field(default=5.0, gt=0)
+    """Invocations per second of one function above which the alert fires."""
     rate_window: Duration = "10s"
+    """Range of the `rate()` over `gateway_function_invocation_total`."""
     for_: Duration = Field(default="5s", alias="for")
+    """How long the rate must stay above the threshold before the alert fires."""
     status_code: str | None = "200"
     """Only invocations answered with this HTTP code count; null counts every code."""
     severity: str = "major"
+    """The alert's `severity` label."""
 
 
 class Scaler(_Model):
     image: str | None = None
     """A prebuilt scaler image reference; when unset, Pulumi builds `scaler/` and pushes it to the registry."""
     policy: Literal["proportional", "openfaas"] = "proportional"
+    """`proportional` (load-based, stabilized) or `openfaas` (the CE handler's step rule)."""
     replicas: int = Field(default=1, ge=1, le=1)
     """One replica: decisions are serialized per function inside one process."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level of the scaler."""
     resources: Resources = Resources.of("50m", "64Mi", "500m", "192Mi")
+    """Requests and limits of the scaler."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra `SCALER_*` settings (windows, timeouts) passed through as environment variables."""
 
@@ -226,35 +275,49 @@ class Registry(_Model):
     """Where images built by this stack are pushed (the scaler and the functions)."""
 
     server: str = "localhost:5001"
+    """Registry host (and optional path prefix); dev uses kind's local registry."""
     push: bool = True
+    """Push built images (needed for any cluster to pull them)."""
     username: str | None = None
     """With a username, the password comes from the secret config value `faasplane:registryPassword`."""
 
 
-class Pod(_Model):
-    """Scheduling and availability settings that production stacks tune."""
+class Availability(_Model):
+    """Scheduling and availability settings that production stacks turn on."""
 
     topology_spread: bool = False
+    """Spread gateway pods over nodes and zones."""
     pod_disruption_budget: bool = False
+    """Keep at least one gateway pod through voluntary disruptions (with 2+ replicas)."""
 
 
 class PlatformConfig(_Model):
     """Every `faasplane:*` stack setting; the README's configuration reference is generated from it."""
 
     edition: Literal["ce", "pro"] = names.EDITION_CE
+    """`ce` (OpenFaaS CE: at most 15 functions, 5 replicas, no scale to zero) or `pro` (needs a licence)."""
     namespaces: Namespaces = Namespaces()
+    """Namespaces of the platform."""
     gateway: Gateway = Gateway()
+    """The OpenFaaS gateway and its faas-netes provider."""
     queue: Queue = Queue()
+    """NATS Streaming and the queue-worker."""
     prometheus: Prometheus = Prometheus()
+    """Prometheus."""
     alertmanager: Alertmanager = Alertmanager()
+    """Alertmanager routing."""
     alert_rule: AlertRule = AlertRule()
+    """The scaling alert rule."""
     scaler: Scaler = Scaler()
+    """The faasplane scaler."""
     registry: Registry = Registry()
-    availability: Pod = Pod()
+    """The image registry."""
+    availability: Availability = Availability()
+    """High-availability settings."""
     images: dict[str, str] = Field(default_factory=dict)
     """Image overrides by component key (gateway, faasNetes, queueWorker, nats, prometheus, alertmanager)."""
     license_key: str | None = Field(default=None, repr=False)
-    """OpenFaaS Pro licence (secret; set with `pulumi config set --secret faasplane:licenseKey`)."""
+    """OpenFaaS Pro licence (secret: `pulumi config set --secret faasplane:licenseKey`)."""
     registry_password: str | None = Field(default=None, repr=False)
     """Registry password (secret) used with `registry.username`."""
 
@@ -268,8 +331,10 @@ class PlatformConfig(_Model):
                 "edition 'pro' needs the OpenFaaS Pro licence: "
                 "pulumi config set --secret faasplane:licenseKey <key>"
             )
-        if self.queue.store == "file" and self.queue.worker_replicas < 1:
-            raise ValueError("queue.workerReplicas must be at least 1")
+        if self.registry.username and not self.registry_password:
+            raise ValueError(
+                "registry.username needs a password: pulumi config set --secret faasplane:registryPassword <password>"
+            )
         return self
 
 

@@ -1,0 +1,146 @@
+"""The typed stack configuration: defaults, the stack files, and a table of bad configs with their messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import ConfigError, PlatformConfig, duration_seconds, go_duration, load_config, parse_config
+from components.mock_engine import run_program
+from components.render import read_stack_config
+
+
+def load(config: dict, secret_keys: list[str] | None = None) -> PlatformConfig:
+    """Load the config the way the program does: through Pulumi's config of a (mocked) stack."""
+    loaded: list[PlatformConfig] = []
+    run_program(lambda: loaded.append(load_config()), config, secret_keys=secret_keys)
+    return loaded[0]
+
+
+def test_defaults_match_the_openfaas_chart() -> None:
+    config = load({})
+    assert config.edition == "ce"
+    assert (config.namespaces.control_plane, config.namespaces.functions) == ("openfaas", "openfaas-fn")
+    assert config.gateway.exposure.type == "NodePort" and config.gateway.exposure.node_port == 31112
+    assert (config.gateway.read_timeout, config.gateway.upstream_timeout) == ("1m5s", "1m")
+    assert (config.alert_rule.name, config.alert_rule.threshold_rps, config.alert_rule.for_) == (
+        "APIHighInvocationRate", 5.0, "5s",
+    )
+    assert (config.alertmanager.group_wait, config.alertmanager.group_interval) == ("5s", "10s")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_are_valid(stack: str) -> None:
+    values, secret_keys = read_stack_config(stack)
+    config = load(values, secret_keys)
+    assert isinstance(config, PlatformConfig)
+
+
+def test_prod_is_highly_available_and_persistent() -> None:
+    values, secret_keys = read_stack_config("prod")
+    config = load(values, secret_keys)
+    assert config.gateway.replicas >= 2
+    assert config.availability.pod_disruption_budget and config.availability.topology_spread
+    assert config.queue.store == "file" and config.prometheus.storage == "persistent"
+    assert config.gateway.exposure.type == "Ingress" and config.gateway.exposure.tls
+
+
+def test_dev_targets_the_local_kind_cluster() -> None:
+    values, _ = read_stack_config("dev")
+    assert values["kubernetes:context"] == "kind-faasplane"
+    config = load(values)
+    assert config.registry.server == "localhost:5001"
+    assert config.queue.store == "memory" and config.prometheus.storage == "emptyDir"
+
+
+BAD_CONFIGS = [
+    pytest.param({"faasplane:gatway": {"replicas": 2}},
+                 "faasplane:gatway: unknown key (did you mean 'gateway'?)", id="misspelt-top-level-key"),
+    pytest.param({"faasplane:gateway": {"exposure": {"nodeport": 31112}}},
+                 "faasplane:gateway.exposure.nodeport: unknown key (did you mean 'nodePort'?)", id="misspelt-nested-key"),
+    pytest.param({"faasplane:gateway": {"replicas": "two"}},
+                 'faasplane:gateway.replicas: "two" is not valid: Input should be a valid integer', id="wrong-type"),
+    pytest.param({"faasplane:gateway": {"replicas": 0}},
+                 "faasplane:gateway.replicas: 0 is not valid: Input should be greater than or equal to 1",
+                 id="out-of-range"),
+    pytest.param({"faasplane:gateway": {"exposure": {"nodePort": 8080}}},
+                 "faasplane:gateway.exposure.nodePort: 8080 is not valid: Input should be greater than or equal to 30000",
+                 id="node-port-range"),
+    pytest.param({"faasplane:gateway": {"exposure": {"type": "Ingress"}}},
+                 "faasplane:gateway.exposure: type Ingress needs host", id="ingress-without-host"),
+    pytest.param({"faasplane:gateway": {"upstreamTimeout": "2m"}},
+                 "faasplane:gateway: upstreamTimeout 2m must be shorter than writeTimeout 1m5s", id="timeouts"),
+    pytest.param({"faasplane:prometheus": {"scrapeInterval": "fast"}},
+                 "faasplane:prometheus.scrapeInterval: \"fast\" is not valid: 'fast' is not a duration", id="duration"),
+    pytest.param({"faasplane:queue": {"storageSize": "lots"}},
+                 "faasplane:queue.storageSize: \"lots\" is not valid: 'lots' is not a Kubernetes quantity",
+                 id="quantity"),
+    pytest.param({"faasplane:queue": {"store": "disk"}},
+                 "faasplane:queue.store: \"disk\" is not valid: Input should be 'memory' or 'file'", id="enum"),
+    pytest.param({"faasplane:namespaces": {"functions": "Functions_NS"}},
+                 "faasplane:namespaces.functions: \"Functions_NS\" is not valid: 'Functions_NS' is not a DNS-1123 label",
+                 id="namespace-name"),
+    pytest.param({"faasplane:namespaces": {"controlPlane": "faas", "functions": "faas"}},
+                 "faasplane:namespaces: controlPlane and functions must be different namespaces", id="same-namespace"),
+    pytest.param({"faasplane:edition": "enterprise"},
+                 "faasplane:edition: \"enterprise\" is not valid: Input should be 'ce' or 'pro'", id="edition"),
+    pytest.param({"faasplane:edition": "pro"},
+                 "edition 'pro' needs the OpenFaaS Pro licence: pulumi config set --secret faasplane:licenseKey",
+                 id="pro-without-licence"),
+    pytest.param({"faasplane:images": {"gatway": "example/gateway:1"}},
+                 "images has unknown keys ['gatway']", id="unknown-image-key"),
+    pytest.param({"faasplane:scaler": {"env": {"POLICY": "openfaas"}}},
+                 "faasplane:scaler: env key 'POLICY' is not a scaler setting: expected a SCALER_* name", id="scaler-env"),
+    pytest.param({"faasplane:scaler": {"replicas": 2}},
+                 "faasplane:scaler.replicas: 2 is not valid: Input should be less than or equal to 1", id="scaler-replicas"),
+    pytest.param({"faasplane:alertRule": {"thresholdRps": 0}},
+                 "faasplane:alertRule.thresholdRps: 0 is not valid: Input should be greater than 0", id="threshold"),
+    pytest.param({"faasplane:gateway": "big"},
+                 'faasplane:gateway: "big" is not valid: Input should be a valid dictionary', id="section-not-a-map"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), BAD_CONFIGS)
+def test_bad_config_names_the_key_and_what_was_expected(config: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as failure:
+        load(config)
+    assert message in str(failure.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as failure:
+        load({"faasplane:gateway": {"replicas": 0, "readTimeout": "soon"}, "faasplane:queue": {"store": "disk"}})
+    assert len(failure.value.problems) == 3
+
+
+def test_a_licence_given_in_plain_text_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"faasplane:licenseKey: must be a secret: pulumi config set --secret"):
+        load({"faasplane:edition": "pro", "faasplane:licenseKey": "eyJhbGciOi"})
+
+
+def test_a_secret_licence_enables_pro() -> None:
+    config = load({"faasplane:edition": "pro", "faasplane:licenseKey": "eyJhbGciOi"}, ["faasplane:licenseKey"])
+    assert config.edition == "pro" and config.license_key == "eyJhbGciOi"
+    assert "eyJhbGciOi" not in repr(config)
+
+
+def test_keys_of_other_namespaces_are_left_to_their_owners() -> None:
+    assert load({"kubernetes:context": "kind-faasplane", "pulumi:tags": "x"}).edition == "ce"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "go"),
+    [("1m5s", 65, "65s"), ("500ms", 0.5, "500ms"), ("2h", 7200, "7200s"), ("15d", 1296000, "1296000s")],
+)
+def test_durations(text: str, seconds: float, go: str) -> None:
+    assert duration_seconds(text) == seconds
+    assert go_duration(text) == go
+
+
+@pytest.mark.parametrize("text", ["", "5", "m", "1.5s", "5 s", "-1s", "1s1m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        duration_seconds(text)
+
+
+def test_alert_rule_for_is_spelt_as_in_prometheus() -> None:
+    assert parse_config({"alertRule": {"for": "1m"}}).alert_rule.for_ == "1m"
