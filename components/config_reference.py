@@ -68,7 +68,9 @@ def _default(field: FieldInfo) -> str:
     return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
 
 
-def rows(model: type[BaseModel] = PlatformConfig, prefix: str = f"{names.PROJECT}:") -> Iterator[tuple[str, str, str, str]]:
+def rows(
+    model: type[BaseModel] = PlatformConfig, prefix: str = f"{names.PROJECT}:"
+) -> Iterator[tuple[str, str, str, str]]:
     """(key, type, default, description) for every setting, nested sections flattened with dots."""
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
@@ -86,7 +88,7 @@ def rows(model: type[BaseModel] = PlatformConfig, prefix: str = f"{names.PROJECT
 
 def markdown_table() -> str:
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{key}` | {type_name} | {default} | {description} |" for key, type_name, default, description in rows()]
+    lines += [f"| `{key}` | {kind} | {default} | {description} |" for key, kind, default, description in rows()]
     return "\n".join(lines)
 
 

@@ -1,0 +1,111 @@
+"""Security by default, checked on every object both stacks render."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from components import names
+from components.mock_engine import Rendered
+
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+
+
+def pod_specs(objects: list[dict]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for obj in objects:
+        if obj["kind"] in WORKLOAD_KINDS:
+            template = obj["spec"]["template"] if obj["kind"] != "CronJob" else obj["spec"]["jobTemplate"]["spec"]["template"]
+            yield f"{obj['kind']}/{obj['metadata']['name']}", template["spec"]
+
+
+def containers(objects: list[dict]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for where, spec in pod_specs(objects):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            yield f"{where}:{container['name']}", container, spec
+
+
+def test_every_container_has_requests_and_limits(stack_objects: list[dict]) -> None:
+    for where, container, _ in containers(stack_objects):
+        resources = container.get("resources", {})
+        for kind in ("requests", "limits"):
+            assert set(resources.get(kind, {})) >= {"cpu", "memory"}, f"{where}: {kind} missing"
+
+
+def test_every_container_is_hardened(stack_objects: list[dict]) -> None:
+    for where, container, pod in containers(stack_objects):
+        context = container.get("securityContext", {})
+        pod_context = pod.get("securityContext", {})
+        assert context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is True, where
+        assert context.get("allowPrivilegeEscalation") is False, where
+        assert context.get("capabilities", {}).get("drop") == ["ALL"], where
+        assert not context.get("privileged", False), where
+        assert context.get("readOnlyRootFilesystem") is True, where
+        seccomp = context.get("seccompProfile", pod_context.get("seccompProfile", {}))
+        assert seccomp.get("type") == "RuntimeDefault", where
+        uid = context.get("runAsUser", pod_context.get("runAsUser"))
+        assert uid is None or uid > 0, where
+
+
+def test_no_pod_uses_the_host(stack_objects: list[dict]) -> None:
+    for where, spec in pod_specs(stack_objects):
+        assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC"), where
+        assert all("hostPath" not in volume for volume in spec.get("volumes", [])), where
+
+
+def test_only_pods_that_call_the_api_get_a_token(stack_objects: list[dict]) -> None:
+    with_token = {where for where, spec in pod_specs(stack_objects) if spec.get("automountServiceAccountToken", True)}
+    assert with_token == {f"Deployment/{names.GATEWAY}", f"Deployment/{names.PROMETHEUS}"}
+
+
+def test_rbac_is_namespaced_and_least_privilege(stack_objects: list[dict]) -> None:
+    assert not [o for o in stack_objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    for role in (o for o in stack_objects if o["kind"] == "Role"):
+        for rule in role["rules"]:
+            assert "*" not in rule.get("verbs", []) and "*" not in rule.get("resources", []), role["metadata"]
+            assert "*" not in rule.get("apiGroups", []), role["metadata"]
+
+
+def test_images_are_pinned(stack_objects: list[dict]) -> None:
+    for where, container, _ in containers(stack_objects):
+        image = container["image"]
+        assert re.search(r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", image.rsplit("/", 1)[-1]), f"{where}: {image}"
+        assert not image.endswith(":latest"), f"{where}: {image}"
+
+
+def test_namespaces_enforce_pod_security(stack_objects: list[dict]) -> None:
+    namespaces = {o["metadata"]["name"]: o["metadata"]["labels"] for o in stack_objects if o["kind"] == "Namespace"}
+    assert set(namespaces) == {names.CONTROL_PLANE_NAMESPACE, names.FUNCTIONS_NAMESPACE}
+    assert namespaces[names.CONTROL_PLANE_NAMESPACE][names.POD_SECURITY_ENFORCE] == "restricted"
+    for labels in namespaces.values():
+        assert labels[names.POD_SECURITY_ENFORCE] in ("restricted", "baseline")
+        assert labels[names.POD_SECURITY_WARN] == "restricted"
+
+
+def test_every_namespace_denies_ingress_by_default(stack_objects: list[dict]) -> None:
+    default_deny = {
+        o["metadata"]["namespace"]
+        for o in stack_objects
+        if o["kind"] == "NetworkPolicy"
+        and o["spec"].get("podSelector") in ({}, {"matchLabels": {}})
+        and "Ingress" in o["spec"].get("policyTypes", [])
+        and not o["spec"].get("ingress")
+    }
+    assert default_deny == {names.CONTROL_PLANE_NAMESPACE, names.FUNCTIONS_NAMESPACE}
+
+
+def test_config_maps_and_secrets_are_auto_named(rendered_stacks: dict[str, Rendered]) -> None:
+    """A fixed name would turn every change into a delete-before-replace instead of a rolling update."""
+    for rendered in rendered_stacks.values():
+        for resource in rendered.resources:
+            if resource.is_kubernetes_object and resource.inputs["kind"] in ("ConfigMap", "Secret"):
+                assert not (resource.inputs.get("metadata") or {}).get("name"), resource.name
+
+
+def test_generated_credentials_are_secrets(rendered_stacks: dict[str, Rendered]) -> None:
+    for rendered in rendered_stacks.values():
+        secrets = [o for o in rendered.kubernetes_objects() if o["kind"] == "Secret"]
+        assert secrets
+        for secret in secrets:
+            values = {**secret.get("stringData", {}), **secret.get("data", {})}
+            assert values and all(value == "[secret]" for value in values.values()), secret["metadata"]
