@@ -1,0 +1,395 @@
+"""The gateway as a user meets it: names, ports, env, credentials, RBAC, exposure and availability."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import names
+from components.config import parse_config
+from components.gateway import Gateway, load_balancer_url
+from components.images import resolve_images
+from components.mock_engine import REDACTED, Rendered, run_program
+from tests.validation import schema_errors
+
+LICENSE = "pro-licence-do-not-leak"
+
+
+def render(settings: dict[str, Any]) -> Rendered:
+    config = parse_config(settings)
+
+    def program() -> None:
+        gateway = Gateway("test-gateway", config, resolve_images(config.edition, config.images))
+        pulumi.export("externalUrl", gateway.external_url)
+        pulumi.export("internalUrl", gateway.internal_url)
+        pulumi.export("adminPassword", gateway.admin_password)
+        pulumi.export("authSecretName", gateway.auth_secret_name)
+
+    return run_program(program)
+
+
+def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in rendered.kubernetes_objects() if obj["kind"] == kind]
+
+
+def one(rendered: Rendered, kind: str, name: str | None = None) -> dict[str, Any]:
+    found = [obj for obj in objects(rendered, kind) if name is None or obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def containers(rendered: Rendered) -> dict[str, dict[str, Any]]:
+    pod = one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    return {c["name"]: c for c in pod["containers"]}
+
+
+def env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
+
+
+def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+@pytest.fixture(scope="module")
+def dev() -> Rendered:
+    return render({})
+
+
+@pytest.fixture(scope="module")
+def prod() -> Rendered:
+    return render(
+        {
+            "gateway": {
+                "replicas": 3,
+                "readTimeout": "2m",
+                "writeTimeout": "2m",
+                "upstreamTimeout": "1m55s",
+                "scaleFromZero": False,
+                "exposure": {
+                    "type": "Ingress",
+                    "host": "faas.example.com",
+                    "tlsSecretName": "faas-tls",
+                    "ingressClassName": "nginx",
+                },
+                "resources": {
+                    "requests": {"cpu": "200m", "memory": "128Mi"},
+                    "limits": {"cpu": "1", "memory": "512Mi"},
+                },
+            },
+            "namespaces": {"controlPlane": "faas", "functions": "fns"},
+            "availability": {"topologySpread": True, "podDisruptionBudget": True},
+        }
+    )
+
+
+# --- every object ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_every_object_passes_the_kubernetes_schemas(variant: str, request: pytest.FixtureRequest) -> None:
+    rendered = request.getfixturevalue(variant)
+    for obj in rendered.kubernetes_objects():
+        assert schema_errors(obj) == [], obj["kind"]
+
+
+def test_component_and_children(dev: Rendered) -> None:
+    assert [r.name for r in dev.of_type(f"{names.TYPE_PREFIX}:Gateway")] == ["test-gateway"]
+    children = [r for r in dev.resources if r.type.startswith(("kubernetes:", "random:"))]
+    assert children and all(r.name.startswith("test-gateway-") for r in children)
+
+
+# --- Deployment and Service ------------------------------------------------------------------------
+
+
+def test_one_deployment_runs_gateway_and_provider(dev: Rendered) -> None:
+    deployment = one(dev, "Deployment", names.GATEWAY)
+    assert deployment["metadata"]["namespace"] == names.CONTROL_PLANE_NAMESPACE
+    assert list(containers(dev)) == [names.GATEWAY, names.PROVIDER]
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"] == names.app_labels(names.GATEWAY)
+    assert matches(deployment["spec"]["selector"]["matchLabels"], template["metadata"]["labels"])
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(names.GATEWAY_METRICS_PORT),
+    }
+    ports = {p["name"]: p["containerPort"] for p in containers(dev)[names.GATEWAY]["ports"]}
+    assert ports == {"http": names.GATEWAY_PORT, "metrics": names.GATEWAY_METRICS_PORT}
+    assert containers(dev)[names.PROVIDER]["ports"][0]["containerPort"] == names.PROVIDER_PORT
+
+
+def test_gateway_service_selects_the_gateway_pods(dev: Rendered) -> None:
+    service = one(dev, "Service", names.GATEWAY)
+    assert service["spec"]["type"] == "ClusterIP"
+    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(names.GATEWAY_PORT, "http")]
+    pod_labels = one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["metadata"]["labels"]
+    assert matches(service["spec"]["selector"], pod_labels)
+    assert dev.outputs["internalUrl"] == "http://gateway.openfaas.svc.cluster.local:8080"
+
+
+def test_gateway_env_defaults(dev: Rendered) -> None:
+    values = env(containers(dev)[names.GATEWAY])
+    assert values["read_timeout"] == "65s"
+    assert values["write_timeout"] == "65s"
+    assert values["upstream_timeout"] == "60s"
+    assert values["functions_provider_url"] == f"http://127.0.0.1:{names.PROVIDER_PORT}/"
+    assert values["function_namespace"] == names.FUNCTIONS_NAMESPACE
+    assert values["faas_nats_address"] == "nats.openfaas.svc.cluster.local"
+    assert values["faas_nats_port"] == str(names.NATS_PORT)
+    assert values["faas_nats_channel"] == names.NATS_CHANNEL
+    assert values["faas_prometheus_host"] == "prometheus.openfaas.svc.cluster.local"
+    assert values["faas_prometheus_port"] == str(names.PROMETHEUS_PORT)
+    assert values["basic_auth"] == "true"
+    assert values["secret_mount_path"] == names.SECRET_MOUNT_PATH
+    assert values["scale_from_zero"] == "true"
+
+
+def test_env_follows_config(prod: Rendered) -> None:
+    values = env(containers(prod)[names.GATEWAY])
+    assert (values["read_timeout"], values["write_timeout"], values["upstream_timeout"]) == ("120s", "120s", "115s")
+    assert values["scale_from_zero"] == "false"
+    assert values["function_namespace"] == "fns"
+    assert values["faas_nats_address"] == "nats.faas.svc.cluster.local"
+    provider = env(containers(prod)[names.PROVIDER])
+    assert provider["function_namespace"] == "fns"
+    assert provider["port"] == str(names.PROVIDER_PORT)
+    assert provider["basic_auth"] == "true"
+    assert (provider["read_timeout"], provider["write_timeout"]) == ("120s", "120s")
+
+
+def test_resources_come_from_config(prod: Rendered) -> None:
+    assert containers(prod)[names.GATEWAY]["resources"] == {
+        "requests": {"cpu": "200m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
+    }
+    provider = containers(prod)[names.PROVIDER]["resources"]
+    assert provider["requests"] and provider["limits"]
+
+
+def test_every_container_is_hardened_and_probed(dev: Rendered) -> None:
+    pod = one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    # faas-netes talks to the Kubernetes API, so this pod (and only this one) gets a token.
+    assert pod["automountServiceAccountToken"] is True
+    assert pod["serviceAccountName"] == names.PROVIDER
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+        tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert len(tmp) == 1 and "emptyDir" in volumes[tmp[0]["name"]]
+
+
+# --- credentials -----------------------------------------------------------------------------------
+
+
+def test_basic_auth_secret_is_auto_named_and_mounted(dev: Rendered) -> None:
+    [secret_resource] = [r for r in dev.resources if r.type == "kubernetes:core/v1:Secret"]
+    assert "name" not in secret_resource.inputs["metadata"], "a fixed name would not roll the Deployment"
+    secret = one(dev, "Secret")
+    assert set(secret["stringData"]) == {names.BASIC_AUTH_USER_KEY, names.BASIC_AUTH_PASSWORD_KEY}
+    assert set(secret["stringData"].values()) == {REDACTED}
+    assert dev.outputs["authSecretName"] == secret["metadata"]["name"]
+    pod = one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
+    assert auth_volume["secret"]["secretName"] == secret["metadata"]["name"]
+    for container in pod["containers"]:
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts[auth_volume["name"]]["mountPath"] == names.SECRET_MOUNT_PATH
+        assert mounts[auth_volume["name"]]["readOnly"] is True
+
+
+def test_password_is_random_secret_and_never_in_plain_text(dev: Rendered) -> None:
+    [password] = dev.of_type("random:index/randomPassword:RandomPassword")
+    assert password.inputs["length"] == 32
+    assert password.inputs["special"] is False
+    assert dev.outputs["adminPassword"] == REDACTED
+    plain = password.state["result"]
+    assert plain not in json.dumps(dev.kubernetes_objects())
+    assert plain not in json.dumps(dev.outputs)
+
+
+# --- RBAC ------------------------------------------------------------------------------------------
+
+
+def test_provider_role_is_limited_to_the_functions_namespace(prod: Rendered) -> None:
+    assert objects(prod, "ClusterRole") == [] and objects(prod, "ClusterRoleBinding") == []
+    role = one(prod, "Role")
+    assert role["metadata"]["namespace"] == "fns"
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert not any("*" in item for item in granted)
+    assert not any(verb in {"escalate", "bind", "impersonate", "patch"} for _, _, verb in granted)
+    for verb in ("create", "update", "delete", "get", "list", "watch"):
+        assert ("apps", "deployments", verb) in granted
+        assert ("", "services", verb) in granted
+        assert ("", "secrets", verb) in granted
+    assert {(r, v) for g, r, v in granted if r in {"pods", "pods/log", "endpoints"}} == {
+        (r, v) for r in ("pods", "pods/log", "endpoints") for v in ("get", "list", "watch")
+    }
+    assert {r for _, r, _ in granted} == {"deployments", "services", "secrets", "pods", "pods/log", "endpoints"}
+
+
+def test_role_binding_grants_the_role_to_the_gateway_service_account(prod: Rendered) -> None:
+    binding = one(prod, "RoleBinding")
+    account = one(prod, "ServiceAccount")
+    role = one(prod, "Role")
+    assert binding["metadata"]["namespace"] == "fns"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "faas"}]
+    pod = one(prod, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+
+
+# --- exposure --------------------------------------------------------------------------------------
+
+
+def test_dev_exposes_a_node_port_on_loopback(dev: Rendered) -> None:
+    external = one(dev, "Service", names.GATEWAY_EXTERNAL)
+    assert external["spec"]["type"] == "NodePort"
+    [port] = external["spec"]["ports"]
+    assert (port["port"], port["nodePort"]) == (names.GATEWAY_PORT, names.DEFAULT_NODE_PORT)
+    assert matches(external["spec"]["selector"], names.app_labels(names.GATEWAY))
+    assert dev.outputs["externalUrl"] == f"http://127.0.0.1:{names.DEFAULT_NODE_PORT}"
+    assert objects(dev, "Ingress") == []
+
+
+def test_node_port_is_configurable() -> None:
+    rendered = render({"gateway": {"exposure": {"type": "NodePort", "nodePort": 30080}}})
+    assert one(rendered, "Service", names.GATEWAY_EXTERNAL)["spec"]["ports"][0]["nodePort"] == 30080
+    assert rendered.outputs["externalUrl"] == "http://127.0.0.1:30080"
+
+
+def test_cluster_ip_adds_nothing_external() -> None:
+    rendered = render({"gateway": {"exposure": {"type": "ClusterIP"}}})
+    assert [s["metadata"]["name"] for s in objects(rendered, "Service")] == [names.GATEWAY]
+    assert objects(rendered, "Ingress") == []
+    assert rendered.outputs["externalUrl"] == rendered.outputs["internalUrl"]
+
+
+def test_load_balancer_with_source_ranges() -> None:
+    rendered = render({"gateway": {"exposure": {"type": "LoadBalancer", "sourceRanges": ["203.0.113.0/24"]}}})
+    spec = one(rendered, "Service", names.GATEWAY_EXTERNAL)["spec"]
+    assert spec["type"] == "LoadBalancer"
+    assert spec["loadBalancerSourceRanges"] == ["203.0.113.0/24"]
+    # Keeps the client address so the NetworkPolicy ipBlock can match it.
+    assert spec["externalTrafficPolicy"] == "Local"
+    assert objects(rendered, "Ingress") == []
+
+
+def test_open_load_balancer_keeps_the_default_traffic_policy() -> None:
+    spec = one(render({"gateway": {"exposure": {"type": "LoadBalancer"}}}), "Service", names.GATEWAY_EXTERNAL)["spec"]
+    assert "externalTrafficPolicy" not in spec
+
+
+@pytest.mark.parametrize(
+    ("status", "url"),
+    [
+        ({"load_balancer": {"ingress": [{"ip": "198.51.100.7"}]}}, "http://198.51.100.7:8080"),
+        ({"loadBalancer": {"ingress": [{"hostname": "lb.example.net"}]}}, "http://lb.example.net:8080"),
+        ({"load_balancer": {}}, ""),
+        (None, ""),
+    ],
+)
+def test_load_balancer_url_from_status(status: Any, url: str) -> None:
+    assert load_balancer_url(status) == url
+
+
+def test_ingress_with_tls(prod: Rendered) -> None:
+    ingress = one(prod, "Ingress", names.GATEWAY)
+    spec = ingress["spec"]
+    assert ingress["metadata"]["namespace"] == "faas"
+    assert spec["ingressClassName"] == "nginx"
+    assert spec["tls"] == [{"hosts": ["faas.example.com"], "secretName": "faas-tls"}]
+    [rule] = spec["rules"]
+    assert rule["host"] == "faas.example.com"
+    [path] = rule["http"]["paths"]
+    assert path["backend"]["service"] == {"name": names.GATEWAY, "port": {"number": names.GATEWAY_PORT}}
+    assert prod.outputs["externalUrl"] == "https://faas.example.com"
+    assert [s["metadata"]["name"] for s in objects(prod, "Service")] == [names.GATEWAY]
+
+
+def test_ingress_without_tls_is_plain_http() -> None:
+    rendered = render({"gateway": {"exposure": {"type": "Ingress", "host": "faas.internal"}}})
+    spec = one(rendered, "Ingress")["spec"]
+    assert "tls" not in spec and "ingressClassName" not in spec
+    assert rendered.outputs["externalUrl"] == "http://faas.internal"
+
+
+# --- availability ----------------------------------------------------------------------------------
+
+
+def test_prod_has_pdb_and_topology_spread(prod: Rendered) -> None:
+    pdb = one(prod, "PodDisruptionBudget", names.GATEWAY)
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == names.app_labels(names.GATEWAY)
+    pod = one(prod, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    constraints = pod["topologySpreadConstraints"]
+    assert {c["topologyKey"] for c in constraints} >= {"kubernetes.io/hostname"}
+    assert all(c["labelSelector"]["matchLabels"] == names.app_labels(names.GATEWAY) for c in constraints)
+    assert one(prod, "Deployment", names.GATEWAY)["spec"]["replicas"] == 3
+
+
+def test_dev_has_neither(dev: Rendered) -> None:
+    assert objects(dev, "PodDisruptionBudget") == []
+    assert "topologySpreadConstraints" not in one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+
+
+def test_no_pdb_for_a_single_replica_even_when_asked() -> None:
+    rendered = render({"availability": {"podDisruptionBudget": True}})
+    assert objects(rendered, "PodDisruptionBudget") == []
+
+
+def test_no_pdb_with_replicas_when_not_asked() -> None:
+    rendered = render({"gateway": {"replicas": 2}})
+    assert objects(rendered, "PodDisruptionBudget") == []
+
+
+# --- editions --------------------------------------------------------------------------------------
+
+
+def test_ce_has_no_licence(dev: Rendered) -> None:
+    assert len(objects(dev, "Secret")) == 1
+    assert all("command" not in c for c in containers(dev).values())
+    assert containers(dev)[names.GATEWAY]["image"].startswith("ghcr.io/openfaas/gateway:")
+
+
+def test_pro_mounts_the_licence_from_a_secret() -> None:
+    rendered = render({"edition": "pro", "licenseKey": LICENSE})
+    assert LICENSE not in json.dumps(rendered.kubernetes_objects())
+    secrets = objects(rendered, "Secret")
+    [licence] = [s for s in secrets if "license" in s.get("stringData", {})]
+    assert licence["stringData"] == {"license": REDACTED}
+    [licence_resource] = [r for r in rendered.resources if r.name == "test-gateway-license"]
+    assert "name" not in licence_resource.inputs["metadata"]
+    pod = one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == licence["metadata"]["name"]]
+    for container in pod["containers"]:
+        assert container["image"].startswith("ghcr.io/openfaasltd/")
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts[volume["name"]] == f"{names.SECRET_MOUNT_PATH}/license"
+        assert f"-license-file={names.SECRET_MOUNT_PATH}/license/license" in container["command"]
+    role = one(rendered, "Role")
+    assert any("endpointslices" in rule["resources"] for rule in role["rules"])
+    for obj in rendered.kubernetes_objects():
+        assert schema_errors(obj) == []
