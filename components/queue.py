@@ -1,0 +1,191 @@
+"""Asynchronous invocations: NATS (Streaming in CE, JetStream in Pro) and the queue-worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from components import k8s, names
+from components.config import PlatformConfig, go_duration
+from components.gateway import LICENSE_FILE, LICENSE_KEY, LICENSE_MOUNT_PATH, service_host
+
+NATS_STORE_DIR = "/var/lib/nats"
+"""Where NATS keeps its file store (CE `--store file`) or its JetStream store (Pro)."""
+NATS_DATA_VOLUME = "nats-data"
+NATS_PVC_NAME = f"{names.NATS}-data"
+AUTH_VOLUME = "auth"
+LICENSE_VOLUME = "license"
+STREAMING_SERVER = "/nats-streaming-server"
+"""The binary of the nats-streaming image (a scratch image: no shell, no USER)."""
+
+
+class Queue(pulumi.ComponentResource):
+    """NATS and the queue-worker that replays queued invocations through the gateway."""
+
+    nats_deployment: kubernetes.apps.v1.Deployment
+    nats_service: kubernetes.core.v1.Service
+    nats_volume_claim: kubernetes.core.v1.PersistentVolumeClaim | None
+    license_secret: kubernetes.core.v1.Secret | None
+    worker_deployment: kubernetes.apps.v1.Deployment
+
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        images: dict[str, str],
+        auth_secret_name: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__(f"{names.TYPE_PREFIX}:Queue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = config.namespaces.control_plane
+        queue = config.queue
+        pro = config.edition == names.EDITION_PRO
+        persistent = queue.store == "file"
+        nats_labels = names.app_labels(names.NATS)
+        worker_labels = names.app_labels(names.QUEUE_WORKER)
+
+        # --- NATS ---
+        self.nats_volume_claim = None
+        volumes: list[dict[str, Any]] = []
+        if persistent:
+            claim_spec: dict[str, Any] = {
+                "access_modes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": queue.storage_size}},
+            }
+            if queue.storage_class_name:
+                claim_spec["storage_class_name"] = queue.storage_class_name
+            self.nats_volume_claim = kubernetes.core.v1.PersistentVolumeClaim(
+                f"{name}-nats-data",
+                # A fixed name: an auto-named claim would be replaced, and its queued messages lost, on change.
+                metadata=k8s.metadata(NATS_PVC_NAME, namespace, nats_labels),
+                spec=claim_spec,
+                opts=child,
+            )
+            volumes.append(
+                {
+                    "name": NATS_DATA_VOLUME,
+                    "persistent_volume_claim": {"claim_name": self.nats_volume_claim.metadata.name},
+                }
+            )
+        elif pro:
+            volumes.append(k8s.empty_dir(NATS_DATA_VOLUME, size_limit="1Gi"))
+
+        if pro:
+            # The Pro queue-worker consumes from NATS JetStream, which NATS Streaming cannot serve.
+            if "nats-streaming" in images["nats"]:
+                pulumi.log.warn(
+                    f"edition pro runs the JetStream queue-worker, but the NATS image is {images['nats']}: "
+                    "set faasplane:images.nats to a NATS server image (nats:2.x)",
+                    resource=self,
+                )
+            nats_command = None
+            nats_args = ["--js", "--store_dir", NATS_STORE_DIR]
+        else:
+            nats_command = [STREAMING_SERVER]
+            nats_args = ["--store", queue.store, "--cluster_id", names.NATS_CLUSTER_ID]
+            if persistent:
+                nats_args += ["--dir", NATS_STORE_DIR]
+        nats_container = k8s.container(
+            names.NATS,
+            images["nats"],
+            queue.nats_resources,
+            command=nats_command,
+            args=nats_args,
+            ports={"client": names.NATS_PORT},
+            volume_mounts=[k8s.mount(NATS_DATA_VOLUME, NATS_STORE_DIR)] if volumes else (),
+            liveness_probe=k8s.tcp_probe("client", initial_delay=5),
+            readiness_probe=k8s.tcp_probe("client", initial_delay=2, period=5),
+        )
+        self.nats_deployment = kubernetes.apps.v1.Deployment(
+            f"{name}-nats",
+            metadata=k8s.metadata(names.NATS, namespace, nats_labels),
+            spec=k8s.deployment_spec(
+                nats_labels,
+                # The image sets no USER: a numeric non-root uid, and fsGroup so the store is writable.
+                k8s.pod_spec([nats_container], volumes=volumes, run_as_user=k8s.NON_ROOT_UID),
+                replicas=1,
+                # A ReadWriteOnce claim cannot be attached to a second pod during a rolling update, and two
+                # servers must never share one file store.
+                strategy={"type": "Recreate"} if persistent else None,
+            ),
+            opts=child,
+        )
+        self.nats_service = kubernetes.core.v1.Service(
+            f"{name}-nats-service",
+            metadata=k8s.metadata(names.NATS, namespace, nats_labels),
+            spec={
+                "type": "ClusterIP",
+                "selector": nats_labels,
+                "ports": k8s.service_ports({"client": names.NATS_PORT}),
+            },
+            opts=child,
+        )
+
+        # --- queue-worker ---
+        nats_host = service_host(names.NATS, namespace)
+        gateway_host = service_host(names.GATEWAY, namespace)
+        worker_mounts = [k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True)]
+        worker_volumes = [k8s.secret_volume(AUTH_VOLUME, auth_secret_name)]
+        self.license_secret = None
+        if pro:
+            self.license_secret = kubernetes.core.v1.Secret(
+                f"{name}-license",
+                metadata=k8s.metadata(None, namespace, worker_labels),
+                type="Opaque",
+                string_data={LICENSE_KEY: pulumi.Output.secret(config.license_key or "")},
+                opts=child,
+            )
+            worker_mounts.append(k8s.mount(LICENSE_VOLUME, LICENSE_MOUNT_PATH, read_only=True))
+            worker_volumes.append(k8s.secret_volume(LICENSE_VOLUME, self.license_secret.metadata.name))
+            worker_command = ["jetstream-queue-worker", f"-license-file={LICENSE_FILE}"]
+            worker_env: dict[str, Any] = {
+                "nats_host": nats_host,
+                "nats_port": names.NATS_PORT,
+                "nats_stream": names.NATS_CHANNEL,
+                "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT),
+                "max_inflight": queue.max_inflight,
+                "ack_wait": go_duration(queue.ack_wait),
+                "upstream_timeout": go_duration(config.gateway.upstream_timeout),
+            }
+        else:
+            worker_command = None
+            worker_env = {
+                "faas_nats_address": nats_host,
+                "faas_nats_port": names.NATS_PORT,
+                "faas_nats_cluster_name": names.NATS_CLUSTER_ID,
+                "faas_nats_channel": names.NATS_CHANNEL,
+                "faas_nats_queue_group": names.NATS_QUEUE_GROUP,
+                "faas_gateway_address": gateway_host,
+                "faas_gateway_port": names.GATEWAY_PORT,
+                "ack_wait": go_duration(queue.ack_wait),
+                "max_inflight": queue.max_inflight,
+            }
+        worker_env.update(basic_auth="true", secret_mount_path=names.SECRET_MOUNT_PATH)
+        worker = k8s.container(
+            names.QUEUE_WORKER,
+            images["queueWorker"],
+            queue.worker_resources,
+            command=worker_command,
+            env=worker_env,
+            volume_mounts=worker_mounts,
+        )
+        self.worker_deployment = kubernetes.apps.v1.Deployment(
+            f"{name}-queue-worker",
+            metadata=k8s.metadata(names.QUEUE_WORKER, namespace, worker_labels),
+            spec=k8s.deployment_spec(
+                worker_labels,
+                k8s.pod_spec(
+                    [worker],
+                    volumes=worker_volumes,
+                    topology_spread_labels=worker_labels if config.availability.topology_spread else None,
+                ),
+                replicas=queue.worker_replicas,
+            ),
+            opts=child,
+        )
+
+        self.nats_url = f"nats://{nats_host}:{names.NATS_PORT}"
+        self.register_outputs({"natsUrl": self.nats_url})

@@ -1,0 +1,242 @@
+"""The async queue: NATS with the right store, the queue-worker wired to NATS and the gateway."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components import k8s, names
+from components.config import parse_config
+from components.images import resolve_images
+from components.mock_engine import REDACTED, Rendered, run_program
+from components.queue import Queue
+from tests.validation import schema_errors
+
+AUTH_SECRET = "basic-auth-1a2b3c4d"
+LICENSE = "pro-licence-do-not-leak"
+
+
+def render(settings: dict[str, Any]) -> Rendered:
+    config = parse_config(settings)
+    images = resolve_images(config.edition, config.images)
+    return run_program(lambda: Queue("test-queue", config, images, auth_secret_name=AUTH_SECRET))
+
+
+def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in rendered.kubernetes_objects() if obj["kind"] == kind]
+
+
+def one(rendered: Rendered, kind: str, name: str | None = None) -> dict[str, Any]:
+    found = [obj for obj in objects(rendered, kind) if name is None or obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def pod(rendered: Rendered, name: str) -> dict[str, Any]:
+    return one(rendered, "Deployment", name)["spec"]["template"]["spec"]
+
+
+def env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", [])}
+
+
+def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+@pytest.fixture(scope="module")
+def dev() -> Rendered:
+    return render({})
+
+
+@pytest.fixture(scope="module")
+def prod() -> Rendered:
+    return render(
+        {
+            "namespaces": {"controlPlane": "faas", "functions": "fns"},
+            "queue": {
+                "store": "file",
+                "storageSize": "5Gi",
+                "storageClassName": "ssd",
+                "ackWait": "2m",
+                "maxInflight": 4,
+                "workerReplicas": 3,
+                "workerResources": {
+                    "requests": {"cpu": "100m", "memory": "64Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_every_object_passes_the_kubernetes_schemas(variant: str, request: pytest.FixtureRequest) -> None:
+    rendered = request.getfixturevalue(variant)
+    for obj in rendered.kubernetes_objects():
+        assert schema_errors(obj) == [], obj["kind"]
+
+
+def test_component_and_children(dev: Rendered) -> None:
+    assert [r.name for r in dev.of_type(f"{names.TYPE_PREFIX}:Queue")] == ["test-queue"]
+    children = [r for r in dev.resources if r.type.startswith("kubernetes:")]
+    assert children and all(r.name.startswith("test-queue-") for r in children)
+
+
+# --- NATS ------------------------------------------------------------------------------------------
+
+
+def test_dev_runs_nats_streaming_in_memory_without_a_volume(dev: Rendered) -> None:
+    [nats] = pod(dev, names.NATS)["containers"]
+    assert nats["args"] == ["--store", "memory", "--cluster_id", names.NATS_CLUSTER_ID]
+    assert nats["command"] == ["/nats-streaming-server"]
+    assert objects(dev, "PersistentVolumeClaim") == []
+    assert "volumes" not in pod(dev, names.NATS)
+
+
+def test_prod_file_store_keeps_messages_on_a_claim(prod: Rendered) -> None:
+    claim = one(prod, "PersistentVolumeClaim")
+    assert claim["metadata"]["namespace"] == "faas"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert claim["spec"]["storageClassName"] == "ssd"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    spec = pod(prod, names.NATS)
+    [nats] = spec["containers"]
+    [volume] = spec["volumes"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    [store_mount] = [m for m in nats["volumeMounts"] if m["name"] == volume["name"]]
+    assert nats["args"][:2] == ["--store", "file"]
+    assert nats["args"][nats["args"].index("--dir") + 1] == store_mount["mountPath"]
+    assert store_mount["readOnly"] is False
+    # fsGroup makes the claim writable by the numeric non-root user the scratch image lacks.
+    assert spec["securityContext"]["runAsUser"] == k8s.NON_ROOT_UID
+    assert spec["securityContext"]["fsGroup"] == k8s.NON_ROOT_UID
+    assert one(prod, "Deployment", names.NATS)["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_claim_without_storage_class_uses_the_default() -> None:
+    claim = one(render({"queue": {"store": "file"}}), "PersistentVolumeClaim")
+    assert "storageClassName" not in claim["spec"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+
+
+def test_memory_store_rolls_without_recreate(dev: Rendered) -> None:
+    assert one(dev, "Deployment", names.NATS)["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_nats_service(dev: Rendered) -> None:
+    service = one(dev, "Service", names.NATS)
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("client", names.NATS_PORT, "client")
+    ]
+    labels = one(dev, "Deployment", names.NATS)["spec"]["template"]["metadata"]["labels"]
+    assert labels == names.app_labels(names.NATS)
+    assert matches(service["spec"]["selector"], labels)
+    [nats] = pod(dev, names.NATS)["containers"]
+    assert {p["name"]: p["containerPort"] for p in nats["ports"]} == {"client": names.NATS_PORT}
+
+
+# --- queue-worker ----------------------------------------------------------------------------------
+
+
+def test_worker_env_dev(dev: Rendered) -> None:
+    [worker] = pod(dev, names.QUEUE_WORKER)["containers"]
+    values = env(worker)
+    assert values["faas_nats_address"] == "nats.openfaas.svc.cluster.local"
+    assert values["faas_nats_port"] == str(names.NATS_PORT)
+    assert values["faas_nats_cluster_name"] == names.NATS_CLUSTER_ID
+    assert values["faas_nats_channel"] == names.NATS_CHANNEL
+    assert values["faas_nats_queue_group"] == names.NATS_QUEUE_GROUP
+    assert values["faas_gateway_address"] == "gateway.openfaas.svc.cluster.local"
+    assert values["faas_gateway_port"] == str(names.GATEWAY_PORT)
+    assert values["ack_wait"] == "60s"
+    assert values["max_inflight"] == "1"
+    assert values["basic_auth"] == "true"
+    assert values["secret_mount_path"] == names.SECRET_MOUNT_PATH
+
+
+def test_worker_follows_config(prod: Rendered) -> None:
+    deployment = one(prod, "Deployment", names.QUEUE_WORKER)
+    assert deployment["spec"]["replicas"] == 3
+    [worker] = deployment["spec"]["template"]["spec"]["containers"]
+    values = env(worker)
+    assert (values["ack_wait"], values["max_inflight"]) == ("120s", "4")
+    assert values["faas_nats_address"] == "nats.faas.svc.cluster.local"
+    assert values["faas_gateway_address"] == "gateway.faas.svc.cluster.local"
+    assert worker["resources"] == {
+        "requests": {"cpu": "100m", "memory": "64Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+    assert deployment["spec"]["template"]["metadata"]["labels"] == names.app_labels(names.QUEUE_WORKER)
+
+
+def test_worker_mounts_the_gateway_credentials(dev: Rendered) -> None:
+    spec = pod(dev, names.QUEUE_WORKER)
+    [volume] = spec["volumes"]
+    assert volume["secret"]["secretName"] == AUTH_SECRET
+    [worker] = spec["containers"]
+    [mount] = worker["volumeMounts"]
+    assert (mount["name"], mount["mountPath"], mount["readOnly"]) == (volume["name"], names.SECRET_MOUNT_PATH, True)
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_every_container_is_hardened(variant: str, request: pytest.FixtureRequest) -> None:
+    rendered = request.getfixturevalue(variant)
+    for deployment in objects(rendered, "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec["automountServiceAccountToken"] is False, "neither NATS nor the worker calls the API"
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert isinstance(spec["securityContext"]["runAsUser"], int) and spec["securityContext"]["runAsUser"] > 0
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_nats_is_probed(dev: Rendered) -> None:
+    [nats] = pod(dev, names.NATS)["containers"]
+    assert nats["livenessProbe"]["tcpSocket"]["port"] == "client"
+    assert nats["readinessProbe"]["tcpSocket"]["port"] == "client"
+
+
+def test_topology_spread_only_when_asked(dev: Rendered) -> None:
+    assert "topologySpreadConstraints" not in pod(dev, names.QUEUE_WORKER)
+    spread = pod(render({"availability": {"topologySpread": True}}), names.QUEUE_WORKER)
+    assert all(
+        c["labelSelector"]["matchLabels"] == names.app_labels(names.QUEUE_WORKER)
+        for c in spread["topologySpreadConstraints"]
+    )
+
+
+# --- Pro -------------------------------------------------------------------------------------------
+
+
+def test_pro_uses_jetstream_and_the_licence() -> None:
+    rendered = render({"edition": "pro", "licenseKey": LICENSE, "images": {"nats": "nats:2.14.0"}})
+    assert LICENSE not in json.dumps(rendered.kubernetes_objects())
+    [nats] = pod(rendered, names.NATS)["containers"]
+    assert nats["image"] == "nats:2.14.0"
+    assert "--js" in nats["args"] and "command" not in nats
+    licence = one(rendered, "Secret")
+    assert licence["stringData"] == {"license": REDACTED}
+    spec = pod(rendered, names.QUEUE_WORKER)
+    [worker] = spec["containers"]
+    assert worker["image"].startswith("ghcr.io/openfaasltd/jetstream-queue-worker:")
+    assert f"-license-file={names.SECRET_MOUNT_PATH}/license/license" in worker["command"]
+    volumes = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"]}
+    mounts = {m["name"]: m["mountPath"] for m in worker["volumeMounts"]}
+    [licence_volume] = [name for name, secret in volumes.items() if secret == licence["metadata"]["name"]]
+    assert mounts[licence_volume] == f"{names.SECRET_MOUNT_PATH}/license"
+    assert env(worker)["nats_host"] == "nats.openfaas.svc.cluster.local"
+    assert env(worker)["gateway_url"] == "http://gateway.openfaas.svc.cluster.local:8080"
+    for obj in rendered.kubernetes_objects():
+        assert schema_errors(obj) == []
+
+
+def test_ce_has_no_licence(dev: Rendered) -> None:
+    assert objects(dev, "Secret") == []
