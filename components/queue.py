@@ -164,6 +164,8 @@ class Queue(pulumi.ComponentResource):
                 "max_inflight": queue.max_inflight,
             }
         worker_env.update(basic_auth="true", secret_mount_path=names.SECRET_MOUNT_PATH)
+        # No probes: the CE queue-worker serves no HTTP endpoint, and its image has no shell for an exec
+        # probe; a lost NATS connection makes it exit (after its reconnect attempts), which restarts the pod.
         worker = k8s.container(
             names.QUEUE_WORKER,
             images["queueWorker"],

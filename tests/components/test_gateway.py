@@ -295,6 +295,8 @@ def test_load_balancer_with_source_ranges() -> None:
     # Keeps the client address so the NetworkPolicy ipBlock can match it.
     assert spec["externalTrafficPolicy"] == "Local"
     assert objects(rendered, "Ingress") == []
+    # The mock engine assigns no load balancer: the URL stays empty rather than pointing somewhere wrong.
+    assert rendered.outputs["externalUrl"] == ""
 
 
 def test_open_load_balancer_keeps_the_default_traffic_policy() -> None:
