@@ -363,11 +363,6 @@ class FunctionArgs:
 
     def _source_problems(self, name: str) -> list[Problem]:
         out: list[Problem] = []
-        for key, value in dict(self.build_args).items():
-            if not isinstance(key, str) or not _BUILD_ARG.match(key):
-                out.append(_invalid(f"build_args.{key}", key, "a build argument name (letters, digits, '_')"))
-            elif not isinstance(value, str | int | float) or isinstance(value, bool):
-                out.append(_invalid(f"build_args.{key}", value, "a string"))
         if self.image_ref is not None:
             if not isinstance(self.image_ref, str) or not _IMAGE_REF.match(self.image_ref):
                 out.append(
@@ -382,6 +377,11 @@ class FunctionArgs:
             if self.lang is not None and self.lang not in available_templates():
                 out.append(_invalid("lang", self.lang, f"one of {', '.join(available_templates())}"))
             return out
+        for key, value in dict(self.build_args).items():
+            if not isinstance(key, str) or not _BUILD_ARG.match(key):
+                out.append(_invalid(f"build_args.{key}", key, "a build argument name (letters, digits, '_')"))
+            elif not isinstance(value, str | int | float) or isinstance(value, bool):
+                out.append(_invalid(f"build_args.{key}", value, "a string"))
         if self.image is not None and (not isinstance(self.image, str) or not _REPOSITORY.match(self.image)):
             out.append(
                 _invalid("image", self.image, "a repository name such as 'sum' or 'team/sum' (no registry, no tag)")
@@ -811,7 +811,9 @@ class Function(pulumi.ComponentResource):
             )
         position = len(declared) + 1
         if isinstance(target.edition, str):
-            problems += edition_problems(name, args, target.edition, position)
+            # A field that is already invalid is not reported a second time for the edition.
+            invalid = {problem.field for problem in problems}
+            problems += [p for p in edition_problems(name, args, target.edition, position) if p.field not in invalid]
         if problems:
             raise FunctionError(name, problems)
         declared.append(name)
