@@ -495,7 +495,7 @@ def network_isolation(args: StackValidationArgs, report_violation: ReportViolati
         ]
         if not governing:
             report_violation(
-                f"{function.label}: no NetworkPolicy selects its pods, so it accepts traffic from anywhere",
+                "no NetworkPolicy selects its pods, so it accepts traffic from anywhere",
                 function.urn,
             )
             continue
@@ -505,8 +505,7 @@ def network_isolation(args: StackValidationArgs, report_violation: ReportViolati
                 peers = kube.sequence(kube.mapping(rule).get("from"))
                 if not peers:
                     report_violation(
-                        f"{function.label}: {policy.label} has an ingress rule with no 'from', "
-                        "which admits traffic from anywhere",
+                        f"an ingress rule with no 'from' admits traffic from anywhere into {function.label}",
                         policy.urn,
                     )
                     continue
@@ -515,14 +514,16 @@ def network_isolation(args: StackValidationArgs, report_violation: ReportViolati
                     if "ipBlock" in peer:
                         cidr = kube.dig(peer, "ipBlock", "cidr")
                         report_violation(
-                            f"{function.label}: {policy.label} admits the address block {cidr}, not only the gateway",
+                            f"admits the address block {cidr} into {function.label}, not only the gateway",
                             policy.urn,
                         )
                         continue
+                    if gateway is not None and _peer_selects(stack, peer, policy.namespace, gateway):
+                        admits_gateway = True
                     if "namespaceSelector" in peer and kube.selector_is_empty(peer["namespaceSelector"]):
                         report_violation(
-                            f"{function.label}: {policy.label} admits pods of every namespace "
-                            "(empty namespaceSelector), not only the gateway",
+                            f"admits pods of every namespace (empty namespaceSelector) into {function.label}, "
+                            "not only the gateway",
                             policy.urn,
                         )
                         continue
@@ -533,15 +534,12 @@ def network_isolation(args: StackValidationArgs, report_violation: ReportViolati
                     ]
                     if others:
                         report_violation(
-                            f"{function.label}: {policy.label} admits {', '.join(sorted(others))}, "
-                            "not only the gateway",
+                            f"admits {', '.join(sorted(others))} into {function.label}, not only the gateway",
                             policy.urn,
                         )
-                    if gateway is not None and _peer_selects(stack, peer, policy.namespace, gateway):
-                        admits_gateway = True
         if not admits_gateway:
             report_violation(
-                f"{function.label}: no NetworkPolicy admits the gateway "
+                "no NetworkPolicy admits the gateway "
                 f"(Deployment {names.GATEWAY}), so the function cannot be invoked",
                 function.urn,
             )
@@ -778,11 +776,11 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
     for config_map in prometheus_maps:
         prometheus_doc, problem = parse_yaml(config_map.props["data"][PROMETHEUS_FILE])
         if problem:
-            report_violation(f"{config_map.label}: {PROMETHEUS_FILE} {problem}", config_map.urn)
+            report_violation(f"{PROMETHEUS_FILE} {problem}", config_map.urn)
             continue
         if gateway is not None and not scrapes_gateway(prometheus_doc, gateway, config_map.namespace):
             report_violation(
-                f"{config_map.label}: no scrape job of {PROMETHEUS_FILE} keeps the gateway pod's metrics port "
+                f"no scrape job of {PROMETHEUS_FILE} keeps the gateway pod's metrics port "
                 f"{names.GATEWAY_METRICS_PORT} ({gateway.label}: check its prometheus.io annotations, the job's "
                 "namespaces and relabel_configs)",
                 config_map.urn,
@@ -794,7 +792,7 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
             for host, port in map(_host_port, targets)
         ):
             report_violation(
-                f"{config_map.label}: {PROMETHEUS_FILE} sends alerts to {targets or 'no Alertmanager'}, not to the "
+                f"{PROMETHEUS_FILE} sends alerts to {targets or 'no Alertmanager'}, not to the "
                 f"{names.ALERTMANAGER} Service on port {names.ALERTMANAGER_PORT}",
                 config_map.urn,
             )
@@ -807,13 +805,13 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
     for config_map, key, rule in rules:
         if prometheus_doc is not None and not any(fnmatch.fnmatch(key, f.rsplit("/", 1)[-1]) for f in loaded_files):
             report_violation(
-                f"{config_map.label}: {key} holds {names.SCALING_ALERT_NAME} but {PROMETHEUS_FILE} does not load "
+                f"{key} holds {names.SCALING_ALERT_NAME} but {PROMETHEUS_FILE} does not load "
                 f"it (rule_files: {loaded_files})",
                 config_map.urn,
             )
         if names.FUNCTION_NAME_LABEL not in str(rule.get("expr", "")):
             report_violation(
-                f"{config_map.label}: {names.SCALING_ALERT_NAME} does not keep the {names.FUNCTION_NAME_LABEL} "
+                f"{names.SCALING_ALERT_NAME} in {key} does not keep the {names.FUNCTION_NAME_LABEL} "
                 f"label (expr: {rule.get('expr')}), so the scaler cannot tell which function to scale",
                 config_map.urn,
             )
@@ -832,7 +830,7 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
     for config_map in alertmanager_maps:
         document, problem = parse_yaml(config_map.props["data"][ALERTMANAGER_FILE])
         if problem:
-            report_violation(f"{config_map.label}: {ALERTMANAGER_FILE} {problem}", config_map.urn)
+            report_violation(f"{ALERTMANAGER_FILE} {problem}", config_map.urn)
             continue
         receivers = route_receivers(kube.mapping(kube.mapping(document).get("route")), alert)
         urls = [
@@ -853,13 +851,19 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
                 reaches_scaler = True
         if not reaches_scaler:
             report_violation(
-                f"{config_map.label}: {ALERTMANAGER_FILE} routes {names.SCALING_ALERT_NAME} to receiver(s) "
+                f"{ALERTMANAGER_FILE} routes {names.SCALING_ALERT_NAME} to receiver(s) "
                 f"{receivers} with webhooks {urls or 'none'}, not to the scaler's "
                 f"http://{names.SCALER}.{scaler_namespace}:{names.SCALER_PORT}{names.ALERT_WEBHOOK_PATH}",
                 config_map.urn,
             )
-        if scaler is None:
-            report_violation(f"the stack has no {names.SCALER} Service to receive {names.ALERT_WEBHOOK_PATH}")
+    scaler = stack.find("Service", names.SCALER)
+    if scaler is None:
+        report_violation(f"the stack has no {names.SCALER} Service to receive {names.ALERT_WEBHOOK_PATH}")
+    elif not any(
+        kube.as_int(kube.mapping(port).get("port")) == names.SCALER_PORT
+        for port in kube.sequence(kube.dig(scaler.props, "spec", "ports"))
+    ):
+        report_violation(f"the {names.SCALER} Service does not expose port {names.SCALER_PORT}", scaler.urn)
 
 
 # --- 8. edition-limits ---------------------------------------------------------------------------
@@ -919,8 +923,8 @@ def edition_limits(args: StackValidationArgs, report_violation: ReportViolation)
     functions = stack.functions()
     if len(functions) > names.CE_MAX_FUNCTIONS:
         report_violation(
-            f"{len(functions)} functions: OpenFaaS CE allows at most {names.CE_MAX_FUNCTIONS} "
-            f"({', '.join(sorted(f.label for f in functions))})"
+            f"{len(functions)} functions ({', '.join(sorted(f.name for f in functions))}): "
+            f"OpenFaaS CE allows at most {names.CE_MAX_FUNCTIONS}"
         )
     for function in functions:
         labels = function_labels(function.props)
@@ -929,21 +933,21 @@ def edition_limits(args: StackValidationArgs, report_violation: ReportViolation)
             value = kube.as_int(labels.get(key))
             if value is not None and value > names.CE_MAX_REPLICAS:
                 report_violation(
-                    f"{function.label}: label {key}={value} is above the OpenFaaS CE maximum of "
+                    f"label {key}={value} is above the OpenFaaS CE maximum of "
                     f"{names.CE_MAX_REPLICAS} replicas",
                     function.urn,
                 )
         replicas = kube.as_int(kube.dig(function.props, "spec", "replicas"))
         if replicas is not None and not 1 <= replicas <= names.CE_MAX_REPLICAS:
             report_violation(
-                f"{function.label}: spec.replicas={replicas} is outside 1..{names.CE_MAX_REPLICAS}, "
+                f"spec.replicas={replicas} is outside 1..{names.CE_MAX_REPLICAS}, "
                 "which OpenFaaS CE resets",
                 function.urn,
             )
         for key in CE_REJECTED_LABELS:
             if key in everywhere:
                 report_violation(
-                    f"{function.label}: label {key} is rejected by OpenFaaS CE (scale to zero and the "
+                    f"label {key} is rejected by OpenFaaS CE (scale to zero and the "
                     "Pro autoscaler's settings need OpenFaaS Pro)",
                     function.urn,
                 )
