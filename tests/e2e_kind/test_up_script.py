@@ -1,0 +1,183 @@
+"""`scripts/up.sh` and `scripts/down.sh` where docker, kind and pulumi are absent (as on CI).
+
+The missing-tool path runs for real; the rest of the flow runs against recording stubs of the four
+tools, which checks the order of the steps, what each step is given, and that re-running is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts import kind_config
+from tests.e2e_kind.stubs import GATEWAY_URL, make_repo, minimal_path, script_env, write_stubs
+
+TOOLS = ("docker", "kind", "pulumi", "uv")
+
+
+def _run(repo: Path, script: str, path: str, state: Path) -> subprocess.CompletedProcess[str]:
+    (state / "home").mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [str(repo / "scripts" / script)], env=script_env(path, state), capture_output=True, text=True,
+        timeout=120, cwd=state,
+    )
+
+
+def _tree(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if "__pycache__" not in p.parts}
+
+
+def _log(state: Path) -> list[str]:
+    return (state / "log").read_text().splitlines() if (state / "log").exists() else []
+
+
+@pytest.mark.parametrize("script", ["up.sh", "down.sh"])
+def test_missing_tools_exit_2_listing_each_before_changing_anything(tmp_path: Path, script: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = _tree(repo)
+    result = _run(repo, script, minimal_path(tmp_path / "bin"), tmp_path / "state")
+    assert result.returncode == 2, result.stderr
+    missing = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert [line.split(":")[0].removeprefix("  - ") for line in missing] == list(TOOLS)
+    for line in missing:
+        assert "http" in line or "install" in line, f"no install hint in {line!r}"
+    assert "Nothing was changed" in result.stderr
+    assert _tree(repo) == before
+    assert not (repo / ".pulumi").exists() and not (repo / ".pulumi-passphrase").exists()
+
+
+def test_docker_daemon_not_running_is_a_missing_tool(tmp_path: Path) -> None:
+    repo, state, bin_dir = make_repo(tmp_path / "repo"), tmp_path / "state", tmp_path / "stubs"
+    write_stubs(bin_dir)
+    state.mkdir()
+    (state / "daemon-down").touch()
+    result = _run(repo, "up.sh", f"{bin_dir}:{minimal_path(tmp_path / 'bin')}", state)
+    assert result.returncode == 2, result.stderr
+    assert "  - docker daemon: " in result.stderr
+    assert "  - kind" not in result.stderr and "  - pulumi" not in result.stderr
+    assert [line.split()[:2] for line in _log(state)] == [["docker", "info"]], "did something before exiting"
+
+
+def test_only_the_missing_ones_are_listed(tmp_path: Path) -> None:
+    repo, state, bin_dir = make_repo(tmp_path / "repo"), tmp_path / "state", tmp_path / "stubs"
+    write_stubs(bin_dir, tools=("docker", "uv"))
+    result = _run(repo, "up.sh", f"{bin_dir}:{minimal_path(tmp_path / 'bin')}", state)
+    assert result.returncode == 2
+    listed = [line.split(":")[0].removeprefix("  - ") for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert listed == ["kind", "pulumi"]
+
+
+@pytest.fixture
+def stubbed(tmp_path: Path) -> tuple[Path, Path, str]:
+    repo, state, bin_dir = make_repo(tmp_path / "repo"), tmp_path / "state", tmp_path / "stubs"
+    write_stubs(bin_dir)
+    return repo, state, f"{bin_dir}:{minimal_path(tmp_path / 'bin')}"
+
+
+def test_up_creates_registry_cluster_and_stack_then_prints_how_to_use_it(stubbed: tuple[Path, Path, str]) -> None:
+    repo, state, path = stubbed
+    result = _run(repo, "up.sh", path, state)
+    assert result.returncode == 0, result.stderr
+    log = _log(state)
+    mutating = [line for line in log if line.split()[1] in ("sync", "create", "up") or line.startswith("docker run")]
+    assert mutating[0] == "uv sync --frozen", "the environment comes from the lock file first"
+    assert "docker run -d --restart=always -p 127.0.0.1:5001:5000 --network bridge --name kind-registry" in (
+        "\n".join(log)
+    )
+    assert any(line.startswith("kind create cluster --name faasplane --config=") for line in log)
+
+    config = kind_config.stack_settings("dev")
+    assert yaml.safe_load((state / "kind-config.yaml").read_text()) == kind_config.cluster_config(config)
+    mapping = kind_config.cluster_config(config)["nodes"][0]["extraPortMappings"]
+    assert mapping == [{"containerPort": 31112, "hostPort": 31112, "listenAddress": "127.0.0.1", "protocol": "TCP"}]
+    assert (state / "node-file-path").read_text().strip() == "/etc/containerd/certs.d/localhost:5001/hosts.toml"
+    assert (state / "node-file").read_text().strip() == '[host."http://kind-registry:5000"]'
+    assert "docker network connect kind kind-registry" in log
+    applied = yaml.safe_load((state / "kubectl-apply.yaml").read_text())
+    assert applied["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
+    assert yaml.safe_load(applied["data"]["localRegistryHosting.v1"])["host"] == "localhost:5001"
+
+    pulumi = [line for line in log if line.startswith("pulumi ")]
+    assert [line.split(" [")[0] for line in pulumi] == [
+        "pulumi stack select --create dev --non-interactive",
+        "pulumi up --yes --refresh --non-interactive --stack dev",
+        "pulumi stack output externalGatewayUrl --stack dev",
+    ]
+    passphrase = repo / ".pulumi-passphrase"
+    for line in pulumi:
+        assert f"backend=file://{repo}/.pulumi " in line and f"passfile={passphrase} " in line and "pass=]" in line
+    assert (repo / ".pulumi").is_dir()
+    assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600 and len(passphrase.read_text().strip()) >= 40
+    # The order that makes it work: registry and cluster before Pulumi pushes images and deploys.
+    assert log.index("uv sync --frozen") < next(i for i, line in enumerate(log) if line.startswith("kind create"))
+    assert next(i for i, line in enumerate(log) if line.startswith("kind create")) < next(
+        i for i, line in enumerate(log) if line.startswith("pulumi up")
+    )
+
+    out = result.stdout
+    assert f"Gateway:        {GATEWAY_URL}\n" in out
+    assert "pulumi stack output adminPassword --show-secrets --stack dev" in out
+    assert f"PULUMI_BACKEND_URL=file://{repo}/.pulumi" in out
+    assert f"curl -s -d '1 2 3' {GATEWAY_URL}/function/sum" in out
+
+
+def test_up_again_creates_nothing_and_keeps_the_passphrase(stubbed: tuple[Path, Path, str]) -> None:
+    repo, state, path = stubbed
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    passphrase = (repo / ".pulumi-passphrase").read_text()
+    (state / "log").unlink()
+    again = _run(repo, "up.sh", path, state)
+    assert again.returncode == 0, again.stderr
+    log = _log(state)
+    assert not [line for line in log if line.startswith(("kind create", "docker run", "docker network", "docker start"))]
+    assert any(line.startswith("pulumi up --yes") for line in log)
+    assert (repo / ".pulumi-passphrase").read_text() == passphrase
+
+
+def test_up_restarts_a_stopped_registry(stubbed: tuple[Path, Path, str]) -> None:
+    repo, state, path = stubbed
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    (state / "containers" / "kind-registry").write_text("false\n")
+    (state / "log").unlink()
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    assert "docker start kind-registry" in _log(state)
+
+
+def test_up_refuses_to_replace_a_lost_passphrase_of_existing_state(stubbed: tuple[Path, Path, str]) -> None:
+    repo, state, path = stubbed
+    stacks = repo / ".pulumi" / ".pulumi" / "stacks" / "faasplane"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json").write_text("{}")
+    result = _run(repo, "up.sh", path, state)
+    assert result.returncode == 1
+    assert ".pulumi-passphrase is missing" in result.stderr
+    assert not (repo / ".pulumi-passphrase").exists()
+    assert not [line for line in _log(state) if line.startswith("pulumi up")]
+
+
+def test_down_destroys_then_deletes_cluster_and_registry_and_is_safe_to_repeat(
+    stubbed: tuple[Path, Path, str],
+) -> None:
+    repo, state, path = stubbed
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    (state / "log").unlink()
+    down = _run(repo, "down.sh", path, state)
+    assert down.returncode == 0, down.stderr
+    log = [line.split(" [")[0] for line in _log(state)]
+    destroy = log.index("pulumi destroy --yes --non-interactive --stack dev")
+    delete = log.index("kind delete cluster --name faasplane")
+    assert destroy < delete < log.index("docker rm -f kind-registry")
+    (state / "log").unlink()
+    again = _run(repo, "down.sh", path, state)
+    assert again.returncode == 0, again.stderr
+    assert not [line for line in _log(state) if line.startswith(("pulumi destroy", "kind delete", "docker rm"))]
+
+
+def test_scripts_are_executable() -> None:
+    for script in ("up.sh", "down.sh"):
+        assert os.access(kind_config.ROOT / "scripts" / script, os.X_OK)
