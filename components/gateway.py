@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -15,10 +14,6 @@ from components.config import PlatformConfig, go_duration
 PROVIDER_URL = f"http://127.0.0.1:{names.PROVIDER_PORT}/"
 """faas-netes runs in the gateway pod and is reached over loopback, as the chart does."""
 HEALTH_PATH = "/healthz"
-LICENSE_KEY = "license"
-"""The key of the Pro licence in its Secret; the Pro images read it from `<mount>/license/license`."""
-LICENSE_MOUNT_PATH = f"{names.SECRET_MOUNT_PATH}/{LICENSE_KEY}"
-LICENSE_FILE = f"{LICENSE_MOUNT_PATH}/{LICENSE_KEY}"
 AUTH_VOLUME = "auth"
 LICENSE_VOLUME = "license"
 GATEWAY_TMP_VOLUME = "gateway-tmp"
@@ -54,11 +49,6 @@ PRO_PROVIDER_RULES: list[dict[str, Any]] = [
     # The Pro provider looks functions up through EndpointSlices.
     {"api_groups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
 ]
-
-
-def service_host(service: str, namespace: str) -> str:
-    """The in-cluster DNS name of a Service, taken from `names.service_url` so the domain is defined once."""
-    return urlsplit(names.service_url(service, namespace, 0)).hostname or ""
 
 
 def load_balancer_url(status: Any, port: int = names.GATEWAY_PORT) -> str:
@@ -100,6 +90,8 @@ class Gateway(pulumi.ComponentResource):
     disruption_budget: kubernetes.policy.v1.PodDisruptionBudget | None
 
     auth_secret_name: pulumi.Output[str]
+    license_secret_name: pulumi.Output[str] | None
+    """The Pro licence Secret (None with CE), shared with the Pro queue-worker."""
     admin_password: pulumi.Output[str]
     internal_url: str
     external_url: pulumi.Output[str]
@@ -168,13 +160,14 @@ class Gateway(pulumi.ComponentResource):
                 f"{name}-license",
                 metadata=k8s.metadata(None, namespace, labels),
                 type="Opaque",
-                string_data={LICENSE_KEY: pulumi.Output.secret(config.license_key or "")},
+                string_data={names.LICENSE_KEY: pulumi.Output.secret(config.license_key or "")},
                 opts=child,
             )
+        self.license_secret_name = self.license_secret.metadata.name if self.license_secret else None
 
         # --- the Deployment ---
         auth_mount = k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True)
-        license_mount = k8s.mount(LICENSE_VOLUME, LICENSE_MOUNT_PATH, read_only=True)
+        license_mount = k8s.mount(LICENSE_VOLUME, names.LICENSE_MOUNT_PATH, read_only=True)
         secret_mounts = [auth_mount, license_mount] if pro else [auth_mount]
         auth_env = {"basic_auth": "true", "secret_mount_path": names.SECRET_MOUNT_PATH}
 
@@ -185,10 +178,10 @@ class Gateway(pulumi.ComponentResource):
             "functions_provider_url": PROVIDER_URL,
             "direct_functions": "false",
             "function_namespace": functions_namespace,
-            "faas_nats_address": service_host(names.NATS, namespace),
+            "faas_nats_address": names.service_host(names.NATS, namespace),
             "faas_nats_port": names.NATS_PORT,
             "faas_nats_channel": names.NATS_CHANNEL,
-            "faas_prometheus_host": service_host(names.PROMETHEUS, namespace),
+            "faas_prometheus_host": names.service_host(names.PROMETHEUS, namespace),
             "faas_prometheus_port": names.PROMETHEUS_PORT,
             **auth_env,
             "scale_from_zero": str(gateway.scale_from_zero).lower(),
@@ -213,7 +206,7 @@ class Gateway(pulumi.ComponentResource):
             names.GATEWAY,
             images["gateway"],
             gateway.resources,
-            command=["./gateway", f"-license-file={LICENSE_FILE}"] if pro else None,
+            command=["./gateway", f"-license-file={names.LICENSE_FILE}"] if pro else None,
             env=gateway_env,
             ports={"http": names.GATEWAY_PORT, "metrics": names.GATEWAY_METRICS_PORT},
             volume_mounts=[*secret_mounts, k8s.mount(GATEWAY_TMP_VOLUME, "/tmp")],
@@ -224,7 +217,7 @@ class Gateway(pulumi.ComponentResource):
             names.PROVIDER,
             images["faasNetes"],
             gateway.provider_resources,
-            command=["./faas-netes", f"-license-file={LICENSE_FILE}"] if pro else None,
+            command=["./faas-netes", f"-license-file={names.LICENSE_FILE}"] if pro else None,
             env=provider_env,
             ports={"provider": names.PROVIDER_PORT},
             volume_mounts=[*secret_mounts, k8s.mount(PROVIDER_TMP_VOLUME, "/tmp")],
@@ -254,8 +247,7 @@ class Gateway(pulumi.ComponentResource):
                 pod,
                 replicas=gateway.replicas,
                 pod_annotations={
-                    "prometheus.io/scrape": "true",
-                    "prometheus.io/port": str(names.GATEWAY_METRICS_PORT),
+                    **names.scrape_annotations(names.GATEWAY_METRICS_PORT),
                 },
             ),
             opts=child,

@@ -19,11 +19,13 @@ CE_IMAGES: dict[str, str] = {
 """OpenFaaS CE images (chart `openfaas` 15.x) and the Prometheus stack."""
 
 PRO_IMAGES: dict[str, str] = {
-    "gateway": "ghcr.io/openfaasltd/gateway:0.5.10",
-    "faasNetes": "ghcr.io/openfaasltd/faas-netes:0.5.81",
-    "queueWorker": "ghcr.io/openfaasltd/jetstream-queue-worker:0.4.4",
+    "gateway": "ghcr.io/openfaasltd/gateway:0.5.20",
+    "faasNetes": "ghcr.io/openfaasltd/faas-netes:0.5.93",
+    "queueWorker": "ghcr.io/openfaasltd/jetstream-queue-worker:0.5.7",
+    "nats": "nats:2.14.0",
 }
-"""OpenFaaS Pro images replacing their CE counterparts when `faasplane:edition` is `pro`."""
+"""OpenFaaS Pro images replacing their CE counterparts when `faasplane:edition` is `pro`
+(the Pro queue-worker speaks JetStream, so NATS Streaming gives way to NATS with JetStream)."""
 
 IMAGE_KEYS = tuple(CE_IMAGES)
 

@@ -31,7 +31,7 @@ RULE_GROUP = "faasplane-scaling"
 DEFAULT_RECEIVER = "default"
 """Catches every alert that is not the scaling alert; it has no integrations, so nothing is sent."""
 
-PASSWORD_FILE = f"{names.SECRET_MOUNT_PATH}/{names.BASIC_AUTH_PASSWORD_KEY}"
+PASSWORD_FILE = names.BASIC_AUTH_PASSWORD_FILE
 """Where Alertmanager reads the gateway admin password (the mounted basic-auth Secret)."""
 
 _SCRAPE_ANNOTATION = "__meta_kubernetes_pod_annotation_prometheus_io_scrape"

@@ -47,6 +47,11 @@ ALERT_WEBHOOK_PATH = "/system/alert"
 BASIC_AUTH_USER_KEY = "basic-auth-user"
 BASIC_AUTH_PASSWORD_KEY = "basic-auth-password"
 BASIC_AUTH_ADMIN_USER = "admin"
+BASIC_AUTH_PASSWORD_FILE = f"{SECRET_MOUNT_PATH}/{BASIC_AUTH_PASSWORD_KEY}"
+LICENSE_KEY = "license"
+"""Key of the OpenFaaS Pro licence Secret; mounted at `LICENSE_MOUNT_PATH` in the Pro images."""
+LICENSE_MOUNT_PATH = f"{SECRET_MOUNT_PATH}/{LICENSE_KEY}"
+LICENSE_FILE = f"{LICENSE_MOUNT_PATH}/{LICENSE_KEY}"
 
 # Labels.
 APP_LABEL = "app.kubernetes.io/name"
@@ -55,6 +60,13 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 FUNCTION_LABEL = "faas_function"
 """faas-netes selects function Deployments and Services by this label."""
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by Kubernetes on every namespace: what NetworkPolicy namespace selectors match."""
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+SCRAPE_PORT_ANNOTATION = "prometheus.io/port"
+SCRAPE_PATH_ANNOTATION = "prometheus.io/path"
+"""Pod annotations the Prometheus pod-discovery job keeps and follows."""
 
 POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
 POD_SECURITY_AUDIT = "pod-security.kubernetes.io/audit"
@@ -85,6 +97,19 @@ def app_labels(app: str, component: str | None = None) -> dict[str, str]:
     return labels
 
 
+def service_host(service: str, namespace: str) -> str:
+    """The in-cluster DNS name of a Service."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
 def service_url(service: str, namespace: str, port: int, scheme: str = "http") -> str:
     """The in-cluster URL of a Service."""
-    return f"{scheme}://{service}.{namespace}.svc.cluster.local:{port}"
+    return f"{scheme}://{service_host(service, namespace)}:{port}"
+
+
+def scrape_annotations(port: int, path: str | None = None) -> dict[str, str]:
+    """Pod annotations that make Prometheus scrape `port` (and `path`, default /metrics)."""
+    annotations = {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(port)}
+    if path:
+        annotations[SCRAPE_PATH_ANNOTATION] = path
+    return annotations

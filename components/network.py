@@ -10,7 +10,6 @@ import pulumi_kubernetes as kubernetes
 from components import k8s, names
 from components.config import PlatformConfig
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Set by the API server on every namespace (Kubernetes >= 1.21); selects a namespace by its name."""
 DEFAULT_DENY = "default-deny-ingress"
 
@@ -21,7 +20,7 @@ def pods(app: str) -> dict[str, Any]:
 
 
 def namespace(name: str) -> dict[str, Any]:
-    return {"match_labels": {NAMESPACE_NAME_LABEL: name}}
+    return {"match_labels": {names.NAMESPACE_NAME_LABEL: name}}
 
 
 def tcp(port: int) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ class Platform(pulumi.ComponentResource):
         self.gateway = Gateway(f"{name}-gateway", config, self.images, opts=after_namespaces)
         self.queue = Queue(
             f"{name}-queue", config, self.images, auth_secret_name=self.gateway.auth_secret_name,
-            opts=after_namespaces,
+            license_secret_name=self.gateway.license_secret_name, opts=after_namespaces,
         )
         self.prometheus = Prometheus(f"{name}-prometheus", config, self.images, opts=after_namespaces)
         self.alertmanager = Alertmanager(

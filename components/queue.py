@@ -9,7 +9,6 @@ import pulumi_kubernetes as kubernetes
 
 from components import k8s, names
 from components.config import PlatformConfig, go_duration
-from components.gateway import LICENSE_FILE, LICENSE_KEY, LICENSE_MOUNT_PATH, service_host
 
 NATS_STORE_DIR = "/var/lib/nats"
 """Where NATS keeps its file store (CE `--store file`) or its JetStream store (Pro)."""
@@ -27,7 +26,6 @@ class Queue(pulumi.ComponentResource):
     nats_deployment: kubernetes.apps.v1.Deployment
     nats_service: kubernetes.core.v1.Service
     nats_volume_claim: kubernetes.core.v1.PersistentVolumeClaim | None
-    license_secret: kubernetes.core.v1.Secret | None
     worker_deployment: kubernetes.apps.v1.Deployment
 
     def __init__(
@@ -36,6 +34,7 @@ class Queue(pulumi.ComponentResource):
         config: PlatformConfig,
         images: dict[str, str],
         auth_secret_name: pulumi.Input[str],
+        license_secret_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__(f"{names.TYPE_PREFIX}:Queue", name, None, opts)
@@ -125,22 +124,16 @@ class Queue(pulumi.ComponentResource):
         )
 
         # --- queue-worker ---
-        nats_host = service_host(names.NATS, namespace)
-        gateway_host = service_host(names.GATEWAY, namespace)
+        nats_host = names.service_host(names.NATS, namespace)
+        gateway_host = names.service_host(names.GATEWAY, namespace)
         worker_mounts = [k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True)]
         worker_volumes = [k8s.secret_volume(AUTH_VOLUME, auth_secret_name)]
-        self.license_secret = None
         if pro:
-            self.license_secret = kubernetes.core.v1.Secret(
-                f"{name}-license",
-                metadata=k8s.metadata(None, namespace, worker_labels),
-                type="Opaque",
-                string_data={LICENSE_KEY: pulumi.Output.secret(config.license_key or "")},
-                opts=child,
-            )
-            worker_mounts.append(k8s.mount(LICENSE_VOLUME, LICENSE_MOUNT_PATH, read_only=True))
-            worker_volumes.append(k8s.secret_volume(LICENSE_VOLUME, self.license_secret.metadata.name))
-            worker_command = ["jetstream-queue-worker", f"-license-file={LICENSE_FILE}"]
+            if license_secret_name is None:
+                raise ValueError("the Pro queue-worker needs the licence Secret: pass license_secret_name")
+            worker_mounts.append(k8s.mount(LICENSE_VOLUME, names.LICENSE_MOUNT_PATH, read_only=True))
+            worker_volumes.append(k8s.secret_volume(LICENSE_VOLUME, license_secret_name))
+            worker_command = ["jetstream-queue-worker", f"-license-file={names.LICENSE_FILE}"]
             worker_env: dict[str, Any] = {
                 "nats_host": nats_host,
                 "nats_port": names.NATS_PORT,

@@ -114,11 +114,7 @@ class ScalerService(pulumi.ComponentResource):
                 labels,
                 pod,
                 replicas=settings.replicas,
-                pod_annotations={
-                    "prometheus.io/scrape": "true",
-                    "prometheus.io/port": str(names.SCALER_PORT),
-                    "prometheus.io/path": "/metrics",
-                },
+                pod_annotations=names.scrape_annotations(names.SCALER_PORT, "/metrics"),
                 # Decisions are serialized inside one process: never two scalers at once.
                 strategy={"type": "Recreate"},
             ),

@@ -10,7 +10,7 @@ import pytest
 from components import k8s, names
 from components.config import parse_config
 from components.images import resolve_images
-from components.mock_engine import REDACTED, Rendered, run_program
+from components.mock_engine import Rendered, run_program
 from components.queue import Queue
 from tests.validation import schema_errors
 
@@ -18,10 +18,16 @@ AUTH_SECRET = "basic-auth-1a2b3c4d"
 LICENSE = "pro-licence-do-not-leak"
 
 
+LICENSE_SECRET = "test-license-secret"
+
+
 def render(settings: dict[str, Any]) -> Rendered:
     config = parse_config(settings)
     images = resolve_images(config.edition, config.images)
-    return run_program(lambda: Queue("test-queue", config, images, auth_secret_name=AUTH_SECRET))
+    license_secret = LICENSE_SECRET if config.edition == names.EDITION_PRO else None
+    return run_program(
+        lambda: Queue("test-queue", config, images, auth_secret_name=AUTH_SECRET, license_secret_name=license_secret)
+    )
 
 
 def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
@@ -216,14 +222,14 @@ def test_topology_spread_only_when_asked(dev: Rendered) -> None:
 # --- Pro -------------------------------------------------------------------------------------------
 
 
-def test_pro_uses_jetstream_and_the_licence() -> None:
+def test_pro_uses_jetstream_and_the_gateways_licence_secret() -> None:
     rendered = render({"edition": "pro", "licenseKey": LICENSE, "images": {"nats": "nats:2.14.0"}})
     assert LICENSE not in json.dumps(rendered.kubernetes_objects())
     [nats] = pod(rendered, names.NATS)["containers"]
     assert nats["image"] == "nats:2.14.0"
     assert "--js" in nats["args"] and "command" not in nats
-    licence = one(rendered, "Secret")
-    assert licence["stringData"] == {"license": REDACTED}
+    assert objects(rendered, "Secret") == [], "the licence Secret is the gateway's, not a second copy"
+    licence = {"metadata": {"name": LICENSE_SECRET}}
     spec = pod(rendered, names.QUEUE_WORKER)
     [worker] = spec["containers"]
     assert worker["image"].startswith("ghcr.io/openfaasltd/jetstream-queue-worker:")
