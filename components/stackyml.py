@@ -1,0 +1,498 @@
+"""Read faas-cli `stack.yml` files into typed function declarations.
+
+    python -m components.stackyml check FILE [--edition ce|pro]
+
+prints one line per function, `NAME IMAGE min=N max=N`, and exits 0; or prints
+`FILE: functions.NAME.KEY: message` for each error on stderr and exits 2. Warnings (keys faas-cli
+ignores, features faasplane does not use) go to stderr as `FILE: KEY: warning: message` and do not
+change the exit code.
+
+What is read, and how it maps onto `FunctionArgs`:
+- `version` (1.0, or absent), `provider.name` (`openfaas`, or `faas` in old files), `provider.gateway`;
+- per function: `lang`, `handler` (relative to the file), `image` (its repository, without registry
+  host and tag, names the image pushed to the platform's registry; with `skip_build: true` the image is
+  deployed as is), `fprocess`, `environment` (plus `environment_file`s, which override it as in
+  faas-cli; `read_timeout`, `write_timeout`, `exec_timeout` become `timeouts`), `secrets`,
+  `constraints`, `labels` (the `com.openfaas.scale.*` labels become `scale`), `annotations`, `limits`,
+  `requests`, `readonly_root_filesystem` (default true here, false in faas-cli), `build_args`;
+- `${VAR}` and `${VAR:-default}` are substituted from the environment in every string value (after
+  parsing, so a value cannot change the document's structure); label, annotation and environment
+  values may be numbers or booleans;
+- `namespace`, `build_options`, `platforms`, `build_secrets`, `configuration` and unknown keys are
+  reported as warnings and ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from components.errors import UserError
+from components.function import (
+    WATCHDOG_TIMEOUT_ENV,
+    Function,
+    FunctionArgs,
+    PlatformComponent,
+    PlatformRef,
+    Problem,
+    ResourceSpec,
+    Scale,
+    Timeouts,
+    edition_problems,
+)
+from scaler import labels as scale_labels
+
+PROVIDERS = ("openfaas", "faas")
+VERSIONS = ("1.0",)
+FUNCTION_KEYS = {
+    "lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets", "skip_build",
+    "constraints", "labels", "annotations", "limits", "requests", "readonly_root_filesystem", "build_args",
+}
+IGNORED_FUNCTION_KEYS = {
+    "namespace": "functions deploy to the platform's functions namespace",
+    "build_options": "not supported: use build_args (the templates read ADDITIONAL_PACKAGE)",
+    "platforms": "not supported: images are built for the builder's platform",
+    "build_secrets": "not supported by the faasplane templates",
+}
+TOP_LEVEL_KEYS = {"version", "provider", "functions"}
+IGNORED_TOP_LEVEL_KEYS = {"configuration": "faasplane ships its own templates (components/templates)"}
+RESOURCE_KEYS = ("memory", "cpu")
+TIMEOUT_ENV = {env: name for name, env in WATCHDOG_TIMEOUT_ENV.items()}
+SCALE_FIELDS = {label: name for name, label in Scale.LABELS.items()}
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class StackYmlError(UserError):
+    """A stack.yml cannot be imported; one `FILE: KEY: message` line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class FunctionDeclaration:
+    name: str
+    args: FunctionArgs
+    image: str | None
+    """The `image` as written (after substitution)."""
+
+
+@dataclass
+class StackFile:
+    path: Path
+    version: str | None
+    provider: str
+    gateway: str | None
+    functions: list[FunctionDeclaration] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- YAML ----------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loading that refuses duplicate keys (a second `sum:` would silently replace the first)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _Context:
+    """Problems and warnings of one file, each prefixed with the file and the key."""
+
+    def __init__(self, path: Path, display: str, env: Mapping[str, str]):
+        self.path = path
+        self.display = display
+        self.env = env
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(f"{self.display}: {key}: {message}" if key else f"{self.display}: {message}")
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(f"{self.display}: {key}: warning: {message}")
+
+    def substitute(self, value: Any, key: str) -> Any:
+        if isinstance(value, str):
+            def replace(match: re.Match[str]) -> str:
+                name, default = match.group(1), match.group(2)
+                if default is not None:  # ${VAR:-default}: the default when unset or empty
+                    return self.env.get(name) or default
+                if name not in self.env:
+                    self.warn(key, f"${{{name}}} is not set: substituted an empty string")
+                return self.env.get(name, "")
+
+            return _VARIABLE.sub(replace, value)
+        if isinstance(value, Mapping):
+            return {k: self.substitute(v, f"{key}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.substitute(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return value
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: where and what."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else "null" if value is None else str(value)
+
+
+def _scalar(value: Any) -> str | None:
+    """A label, annotation or environment value as text (numbers and booleans as YAML writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return None
+
+
+def _string_map(ctx: _Context, key: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        ctx.error(key, f"{_show(value)} is not valid: expected a mapping of names to values")
+        return {}
+    out: dict[str, str] = {}
+    for name, item in value.items():
+        text = _scalar(item)
+        if text is None:
+            ctx.error(f"{key}.{name}", f"{_show(item)} is not valid: expected a string or a number")
+        else:
+            out[str(name)] = text
+    return out
+
+
+def _string_list(ctx: _Context, key: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.error(key, f"{_show(value)} is not valid: expected a list of strings")
+        return []
+    out = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            ctx.error(f"{key}[{index}]", f"{_show(item)} is not valid: expected a string")
+        else:
+            out.append(item)
+    return out
+
+
+def _boolean(ctx: _Context, key: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    ctx.error(key, f"{_show(value)} is not valid: expected true or false")
+    return default
+
+
+def _string(ctx: _Context, key: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    ctx.error(key, f"{_show(value)} is not valid: expected a string")
+    return None
+
+
+# --- conversion ----------------------------------------------------------------------------------
+
+
+def repository_of(image: str) -> str:
+    """The repository part of an image reference: no registry host, no tag, no digest."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+def _scale(ctx: _Context, key: str, labels: dict[str, str]) -> Scale:
+    values: dict[str, Any] = {}
+    for label in [k for k in labels if k.startswith(scale_labels.PREFIX)]:
+        text = labels.pop(label).strip()
+        where = f"{key}.{label}"
+        name = SCALE_FIELDS.get(label)
+        if name is None:
+            ctx.warn(where, f"unknown scaling label: expected one of {', '.join(scale_labels.ALL_LABELS)}; ignored")
+            continue
+        try:
+            if name in ("min", "max", "factor"):
+                values[name] = int(text)
+            elif name in ("target", "target_proportion"):
+                values[name] = float(text)
+            elif name == "zero":
+                if text.lower() not in ("true", "false"):
+                    raise ValueError
+                values[name] = text.lower() == "true"
+            else:
+                values[name] = text
+        except ValueError:
+            expected = {"min": "an integer", "max": "an integer", "factor": "an integer", "zero": "true or false"}
+            ctx.error(where, f"{text!r} is not valid: expected {expected.get(name, 'a number')}")
+    return Scale(**values)
+
+
+def _resources(ctx: _Context, key: str, value: Any) -> ResourceSpec:
+    if value is None:
+        return ResourceSpec()
+    if not isinstance(value, Mapping):
+        ctx.error(key, f"{_show(value)} is not valid: expected a mapping with memory and cpu")
+        return ResourceSpec()
+    for extra in sorted(set(value) - set(RESOURCE_KEYS)):
+        ctx.warn(f"{key}.{extra}", "faas-cli reads only memory and cpu; ignored")
+    spec: dict[str, str] = {}
+    for name in RESOURCE_KEYS:
+        item = value.get(name)
+        if item is None:
+            continue
+        text = _scalar(item)
+        if text is None or isinstance(item, bool):
+            ctx.error(f"{key}.{name}", f"{_show(item)} is not valid: expected a quantity such as 128Mi or 100m")
+        else:
+            spec[name] = text
+    return ResourceSpec(**spec)
+
+
+def _environment_files(ctx: _Context, key: str, value: Any) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for index, name in enumerate(_string_list(ctx, key, value)):
+        where = f"{key}[{index}]"
+        path = ctx.path.parent / name
+        try:
+            document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except OSError as exc:
+            ctx.error(where, f"{name!r} cannot be read: {exc.strerror}")
+            continue
+        except yaml.YAMLError as exc:
+            ctx.error(where, f"{name!r} is not valid YAML: {_yaml_problem(exc)}")
+            continue
+        if not isinstance(document, Mapping) or not isinstance(document.get("environment", {}), Mapping):
+            ctx.error(where, f"{name!r} is not valid: expected a file with an environment mapping")
+            continue
+        environment = ctx.substitute(document.get("environment") or {}, f"{where}.environment")
+        merged |= _string_map(ctx, f"{where}.environment", environment)
+    return merged
+
+
+def _field_key(name: str, problem_field: str) -> str:
+    """The stack.yml key of a `FunctionArgs` field, for messages."""
+    base = f"functions.{name}"
+    if problem_field == "name":
+        return base
+    head, sep, rest = problem_field.partition(".")
+    if head == "scale":
+        return f"{base}.labels.{Scale.LABELS[rest]}"
+    if head == "timeouts":
+        return f"{base}.environment.{WATCHDOG_TIMEOUT_ENV[rest]}"
+    renamed = {"env": "environment", "read_only_root_filesystem": "readonly_root_filesystem", "image_ref": "image"}
+    return f"{base}.{renamed.get(head, head)}{sep}{rest}"
+
+
+def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
+    key = f"functions.{name}"
+    if not isinstance(raw, Mapping):
+        ctx.error(key, f"{_show(raw)} is not valid: expected a mapping (lang, handler, image, ...)")
+        return None
+    data = ctx.substitute(dict(raw), key)
+    for extra in sorted(set(data) - FUNCTION_KEYS, key=str):
+        reason = IGNORED_FUNCTION_KEYS.get(extra, "unknown key, faas-cli ignores it")
+        ctx.warn(f"{key}.{extra}", f"{reason}; ignored")
+    errors_before = len(ctx.errors)
+
+    image = _string(ctx, f"{key}.image", data.get("image"))
+    lang = _string(ctx, f"{key}.lang", data.get("lang"))
+    handler = _string(ctx, f"{key}.handler", data.get("handler"))
+    fprocess = _string(ctx, f"{key}.fprocess", data.get("fprocess"))
+    skip_build = _boolean(ctx, f"{key}.skip_build", data.get("skip_build"), False)
+    environment = _string_map(ctx, f"{key}.environment", data.get("environment"))
+    environment |= _environment_files(ctx, f"{key}.environment_file", data.get("environment_file"))
+    timeouts = {TIMEOUT_ENV[k]: environment.pop(k) for k in list(environment) if k in TIMEOUT_ENV}
+    for name_, value in list(timeouts.items()):
+        if value.isdigit():
+            timeouts[name_] = f"{value}s"  # the watchdog reads a bare number as seconds
+    if "fprocess" in environment:
+        env_fprocess = environment.pop("fprocess")
+        fprocess = fprocess or env_fprocess
+    labels = _string_map(ctx, f"{key}.labels", data.get("labels"))
+    scale = _scale(ctx, f"{key}.labels", labels)
+    annotations = _string_map(ctx, f"{key}.annotations", data.get("annotations"))
+    if len(ctx.errors) > errors_before:
+        return None
+
+    if skip_build:
+        if image is None:
+            ctx.error(f"{key}.image", "missing: skip_build needs the image to deploy")
+            return None
+        source: dict[str, Any] = {"image_ref": image}
+    else:
+        source = {
+            "lang": lang,
+            "handler": (ctx.path.parent / handler) if handler is not None else None,
+            "image": repository_of(image) if image else None,
+            "build_args": _string_map(ctx, f"{key}.build_args", data.get("build_args")),
+        }
+    args = FunctionArgs(
+        **source,
+        fprocess=fprocess,
+        env=environment,
+        secrets=_string_list(ctx, f"{key}.secrets", data.get("secrets")),
+        labels=labels,
+        annotations=annotations,
+        requests=_resources(ctx, f"{key}.requests", data.get("requests")),
+        limits=_resources(ctx, f"{key}.limits", data.get("limits")),
+        scale=scale,
+        read_only_root_filesystem=_boolean(
+            ctx, f"{key}.readonly_root_filesystem", data.get("readonly_root_filesystem"), True
+        ),
+        constraints=_string_list(ctx, f"{key}.constraints", data.get("constraints")),
+        timeouts=Timeouts(**timeouts),
+    )
+    if len(ctx.errors) > errors_before:
+        return None
+    problems = args.problems(name)
+    for problem in problems:
+        ctx.error(_field_key(name, problem.field), problem.message)
+    if problems:
+        return None
+    return FunctionDeclaration(name=name, args=args, image=image)
+
+
+def parse(path: Path | str, env: Mapping[str, str] | None = None, *, display: str | None = None) -> StackFile:
+    """Read a stack.yml; raises `StackYmlError` listing every problem."""
+    path = Path(path)
+    ctx = _Context(path, display or str(path), os.environ if env is None else env)
+    try:
+        document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except OSError as exc:
+        raise StackYmlError([f"{ctx.display}: cannot be read: {exc.strerror}"]) from None
+    except yaml.YAMLError as exc:
+        raise StackYmlError([f"{ctx.display}: not valid YAML: {_yaml_problem(exc)}"]) from None
+    if not isinstance(document, Mapping):
+        raise StackYmlError([f"{ctx.display}: expected a mapping with version, provider and functions"])
+
+    for extra in sorted(set(document) - TOP_LEVEL_KEYS, key=str):
+        reason = IGNORED_TOP_LEVEL_KEYS.get(extra, "unknown key, faas-cli ignores it")
+        ctx.warn(str(extra), f"{reason}; ignored")
+    version = document.get("version")
+    version_text = None if version is None else str(version)
+    if version_text is not None and version_text not in VERSIONS + ("1",):
+        ctx.error("version", f"{_show(version)} is not valid: expected 1.0")
+    provider = ctx.substitute(document.get("provider") or {}, "provider")
+    provider_name = "openfaas"
+    gateway = None
+    if not isinstance(provider, Mapping):
+        ctx.error("provider", f"{_show(provider)} is not valid: expected a mapping with name and gateway")
+    else:
+        provider_name = provider.get("name", "openfaas")
+        if provider_name not in PROVIDERS:
+            ctx.error("provider.name", f"{_show(provider_name)} is not valid: expected openfaas (or faas)")
+        gateway = provider.get("gateway")
+        for extra in sorted(set(provider) - {"name", "gateway", "network"}, key=str):
+            ctx.warn(f"provider.{extra}", "unknown key, faas-cli ignores it; ignored")
+
+    functions = document.get("functions")
+    declarations: list[FunctionDeclaration] = []
+    if not isinstance(functions, Mapping) or not functions:
+        ctx.error("functions", f"{_show(functions)} is not valid: expected a mapping of function names to "
+                               "declarations")
+    else:
+        for name, raw in functions.items():
+            declaration = _function(ctx, str(name), raw)
+            if declaration is not None:
+                declarations.append(declaration)
+    if ctx.errors:
+        raise StackYmlError(ctx.errors)
+    return StackFile(
+        path=path, version=version_text, provider=str(provider_name), gateway=gateway,
+        functions=declarations, warnings=ctx.warnings,
+    )
+
+
+def check_edition(stack: StackFile, edition: str, display: str | None = None) -> list[str]:
+    """The edition's limits over the file's functions (as if they were the platform's only ones)."""
+    out = []
+    for position, declaration in enumerate(stack.functions, start=1):
+        for problem in edition_problems(declaration.name, declaration.args, edition, position):
+            out.append(f"{display or stack.path}: {_field_key(declaration.name, problem.field)}: {problem.message}")
+    return out
+
+
+def declare(
+    path: Path | str, platform: PlatformComponent | PlatformRef, env: Mapping[str, str] | None = None
+) -> list[Function]:
+    """A `Function` for each function of a stack.yml, deployed onto `platform`."""
+    stack = parse(path, env)
+    for warning in stack.warnings:
+        pulumi.log.warn(warning)
+    return [Function(d.name, d.args, platform) for d in stack.functions]
+
+
+def summary(declaration: FunctionDeclaration) -> str:
+    scale = declaration.args.scale
+    maximum = scale.max if scale.max is not None else scale_labels.DEFAULT_MAX
+    return f"{declaration.name} {declaration.image or '-'} min={scale.replicas} max={maximum}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.stackyml", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="validate a stack.yml and list its functions")
+    check.add_argument("file", help="the stack.yml to check")
+    check.add_argument("--edition", choices=("ce", "pro"), help="also check the edition's limits")
+    args = parser.parse_args(argv)
+    try:
+        stack = parse(args.file, display=args.file)
+    except StackYmlError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    for warning in stack.warnings:
+        print(warning, file=sys.stderr)
+    if args.edition:
+        problems = check_edition(stack, args.edition, args.file)
+        if problems:
+            for line in problems:
+                print(line, file=sys.stderr)
+            return 2
+    for declaration in stack.functions:
+        print(summary(declaration))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["FunctionDeclaration", "Problem", "StackFile", "StackYmlError", "declare", "main", "parse"]
