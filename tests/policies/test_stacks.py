@@ -1,0 +1,46 @@
+"""The dev and prod stacks against every mandatory policy with their pack configs (policies/config/<stack>.json).
+
+Prod turns on digest-only images; the prod stack still pins the third-party platform images by tag
+(components/images.py, no `faasplane:images` overrides in stacks/Pulumi.prod.yaml). That is a defect of the
+stack, not of the policy: the full prod check is an expected failure until the images are pinned by digest,
+and the test beside it makes sure nothing else fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.mock_engine import Rendered
+from components.render import ROOT
+from policies import check
+
+CONFIG_DIR = ROOT / "policies" / "config"
+
+
+def mandatory(stack: str, rendered: Rendered) -> list[check.Violation]:
+    resources = [check.as_resource(obj) for obj in rendered.kubernetes_objects()]
+    violations = check.evaluate(resources, check.load_config(CONFIG_DIR / f"{stack}.json"))
+    return [v for v in violations if v.mandatory]
+
+
+def test_dev_passes_every_mandatory_policy(rendered_stacks: dict[str, Rendered]) -> None:
+    assert mandatory("dev", rendered_stacks["dev"]) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: prod pins gateway, faas-netes, queue-worker, nats, prometheus and alertmanager by tag; "
+    "policies/config/prod.json requires digests (pinned-images digestsOnly)",
+)
+def test_prod_passes_every_mandatory_policy(rendered_stacks: dict[str, Rendered]) -> None:
+    assert mandatory("prod", rendered_stacks["prod"]) == []
+
+
+def test_prod_fails_only_for_the_tag_pinned_platform_images(rendered_stacks: dict[str, Rendered]) -> None:
+    found = mandatory("prod", rendered_stacks["prod"])
+    assert found, "prod now passes: remove the xfail above"
+    assert {v.policy for v in found} == {"pinned-images"}
+    assert all(v.message.endswith("is pinned by tag only; digestsOnly requires @sha256:<digest>") for v in found)
+    assert {v.resource for v in found} == {
+        f"Deployment openfaas/{name}" for name in ("gateway", "queue-worker", "nats", "prometheus", "alertmanager")
+    }
