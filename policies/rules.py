@@ -1049,7 +1049,10 @@ def exposure(args: ResourceValidationArgs, report_violation: ReportViolation) ->
     if kind == "Service" and _serves_gateway(props):
         service_type = str(kube.dig(props, "spec", "type") or "ClusterIP")
         if service_type == "NodePort":
-            ports = [kube.mapping(p).get("nodePort") for p in kube.sequence(kube.dig(props, "spec", "ports"))]
+            ports = [
+                kube.as_int(kube.mapping(port).get("nodePort"))
+                for port in kube.sequence(kube.dig(props, "spec", "ports"))
+            ]
             report_violation(
                 f"the gateway is exposed through a NodePort ({', '.join(str(p) for p in ports if p) or 'auto'}) "
                 "on every node without TLS: use an Ingress with tlsSecretName"
