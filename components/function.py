@@ -336,14 +336,9 @@ class FunctionArgs:
     def problems(self, name: str) -> list[Problem]:
         """Every problem that can be found without the platform (empty when there is none)."""
         out: list[Problem] = []
-        if not isinstance(name, str) or len(name) > 63 or not _DNS1035_LABEL.match(name):
-            out.append(
-                _invalid(
-                    "name", name,
-                    "a DNS-1123 label that starts with a letter (lower-case letters, digits and '-', "
-                    "at most 63 characters): it names the Deployment and the Service",
-                )
-            )
+        problem = name_problem(name)
+        if problem:
+            out.append(problem)
         out += self._source_problems(name)
         out += self._env_problems()
         out += _label_problems("labels", self.labels, reserved=True)
@@ -470,6 +465,17 @@ class FunctionArgs:
             if out:
                 return out
         return _label_problems("constraints", self.node_selector(), reserved=False)
+
+
+def name_problem(name: Any) -> Problem | None:
+    """What is wrong with a function name (None when it is valid)."""
+    if not isinstance(name, str) or len(name) > 63 or not _DNS1035_LABEL.match(name):
+        return _invalid(
+            "name", name,
+            "a DNS-1123 label that starts with a letter (lower-case letters, digits and '-', "
+            "at most 63 characters): it names the Deployment and the Service",
+        )
+    return None
 
 
 def _str(value: Any) -> str:

@@ -1,0 +1,30 @@
+"""The sum handler's Go tests: they run in the image build; here only where `go` is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from functions import FUNCTIONS_DIR
+
+GO = shutil.which("go")
+
+
+@pytest.mark.skipif(
+    GO is None,
+    reason="go is not installed: the sum handler's tests run in its image build "
+    "(golang-middleware Dockerfile: go test ./... before go build)",
+)
+def test_go_tests_pass():
+    result = subprocess.run([GO, "test", "./..."], cwd=FUNCTIONS_DIR / "sum", capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_build_runs_the_go_tests():
+    dockerfile = (FUNCTIONS_DIR.parent / "components" / "templates" / "golang-middleware" / "Dockerfile.j2").read_text()
+    test_step = dockerfile.index("go test ./...")
+    assert test_step < dockerfile.index("go build"), "a failing test stops the build before the binary exists"
+    assert (FUNCTIONS_DIR / "sum" / "handler_test.go").is_file()

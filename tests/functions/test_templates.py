@@ -1,0 +1,115 @@
+"""The language templates: pinned base images, non-root users, tests in the build, the python3-http server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from components import k8s
+from components.function import available_templates, render_build_context, template
+from components.images import TEMPLATE_IMAGES
+from functions import FUNCTIONS_DIR
+
+BUILT = {"python3-http": FUNCTIONS_DIR / "hello", "golang-middleware": FUNCTIONS_DIR / "sum"}
+
+
+def test_templates_ship_with_the_toolkit():
+    assert available_templates() == ("dockerfile", "golang-middleware", "python3-http")
+    assert template("python3-http").fprocess == "python index.py"
+    assert template("golang-middleware").fprocess == "./handler"
+    assert template("dockerfile").fprocess is None
+    assert template("dockerfile").render_context is False
+
+
+@pytest.fixture(params=sorted(BUILT))
+def dockerfile(request, tmp_path: Path) -> str:
+    context = render_build_context("fn", template(request.param), BUILT[request.param], tmp_path / "ctx")
+    return (context / "Dockerfile").read_text()
+
+
+def test_base_images_come_from_images_py(dockerfile):
+    images = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.M)
+    assert images and set(images) <= set(TEMPLATE_IMAGES.values())
+    assert images[0] == TEMPLATE_IMAGES["watchdog"]
+
+
+def test_runs_as_a_numeric_non_root_user(dockerfile):
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.M)
+    assert users[-1] == str(k8s.NON_ROOT_UID), "runAsNonRoot can only verify a numeric user"
+
+
+def test_runs_the_handler_tests_before_shipping(dockerfile):
+    assert "ARG TEST_ENABLED=true" in dockerfile
+    assert re.search(r"(python -m unittest discover|go test \./\.\.\.)", dockerfile)
+
+
+def test_watchdog_health_file_is_on_the_writable_tmp(dockerfile):
+    assert "HEALTHCHECK --interval=5s CMD [ -e /tmp/.lock ] || exit 1" in dockerfile
+    assert 'mode="http"' in dockerfile
+
+
+def test_python_writes_no_bytecode_on_the_read_only_root(tmp_path):
+    context = render_build_context("fn", template("python3-http"), FUNCTIONS_DIR / "hello", tmp_path / "ctx")
+    assert "PYTHONDONTWRITEBYTECODE=1" in (context / "Dockerfile").read_text()
+
+
+def test_rendering_is_stable(tmp_path):
+    first = render_build_context("fn", template("golang-middleware"), FUNCTIONS_DIR / "sum", tmp_path / "a")
+    second = render_build_context("fn", template("golang-middleware"), FUNCTIONS_DIR / "sum", tmp_path / "b")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+
+
+# --- the python3-http server (index.py) ---
+
+
+def echo(event, context):
+    return {
+        "statusCode": 201,
+        "body": {"method": event.method, "path": event.path, "query": event.query,
+                 "body": event.body.decode(), "header": event.headers.get("x-custom"), "host": context.hostname},
+        "headers": {"X-Fn": "echo"},
+    }
+
+
+def test_event_and_context_follow_the_openfaas_interface(serve, monkeypatch):
+    monkeypatch.setenv("HOSTNAME", "echo-abc")
+    with serve(echo) as call:
+        status, headers, body = call("PUT", "/a/b?x=1&x=2&y=", b"payload", {"X-Custom": "yes"})
+    assert status == 201
+    assert headers["X-Fn"] == "echo"
+    assert body == {"method": "PUT", "path": "/a/b", "query": {"x": "1", "y": ""}, "body": "payload",
+                    "header": "yes", "host": "echo-abc"}
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "content_type", "text"),
+    [
+        (None, 200, None, ""),
+        ("plain", 200, "text/plain; charset=utf-8", "plain"),
+        ({"body": "x", "statusCode": 404}, 404, "text/plain; charset=utf-8", "x"),
+        ({"statusCode": 204}, 204, None, ""),
+        ({"body": b"\x00\x01", "headers": {"Content-Type": "application/octet-stream"}}, 200,
+         "application/octet-stream", "\x00\x01"),
+    ],
+)
+def test_results_are_formatted_like_the_openfaas_template(serve, result, status, content_type, text):
+    with serve(lambda event, context: result) as call:
+        got_status, headers, body = call("POST", "/", b"")
+    assert got_status == status
+    assert headers.get("Content-Type") == content_type or content_type is None
+    assert body == text
+
+
+def test_a_failing_handler_answers_500_and_keeps_serving(serve):
+    def boom(event, context):
+        if event.query.get("fail"):
+            raise RuntimeError("boom")
+        return "fine"
+
+    with serve(boom) as call:
+        assert call("GET", "/?fail=1")[0] == 500
+        assert call("GET", "/")[:1] == (200,)
