@@ -1,0 +1,313 @@
+"""The scaler's core: apply decisions for alerts, descend after resolved, idle to zero.
+
+`Scaler` ties the pure decisions to the provider, the load source and the state. It knows
+nothing about HTTP. Clocks are injectable (`clock` is monotonic seconds, `wall_clock` is Unix
+seconds) so tests can drive time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from scaler import decision as rules
+from scaler.alerts import Alert, FunctionRef, Notification
+from scaler.decision import Decision, IdleFacts, Limits
+from scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, TYPE_CAPACITY, ScaleSpec, parse_scale_labels
+from scaler.load import LoadSnapshot, LoadSource
+from scaler.logs import log_event
+from scaler.metrics import ScalerMetrics
+from scaler.provider import FunctionInfo, FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
+from scaler.settings import POLICY_OPENFAAS, Settings
+from scaler.state import FunctionState, ScalerState
+
+APPLIED = "applied"
+UNCHANGED = "unchanged"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    """What happened to one alert of a webhook."""
+
+    index: int
+    function: str
+    status: str
+    outcome: str
+    reason: str
+    replicas_from: int | None = None
+    replicas_to: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["from"] = data.pop("replicas_from")
+        data["to"] = data.pop("replicas_to")
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class Scaler:
+    def __init__(
+        self,
+        settings: Settings,
+        provider: ProviderClient,
+        load_source: LoadSource | None = None,
+        metrics: ScalerMetrics | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.provider = provider
+        self.load_source = load_source
+        self.metrics = metrics or ScalerMetrics()
+        self.state = ScalerState()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.started_at = clock()
+        self.limits = Limits(
+            cap=settings.max_replicas_cap,
+            up_period=settings.up_period,
+            down_period=settings.down_period,
+            fallback_step_interval=settings.fallback_step_interval,
+        )
+        self.openfaas_policy = settings.policy == POLICY_OPENFAAS
+        self._default_max = DEFAULT_MAX_OPENFAAS if self.openfaas_policy else DEFAULT_MAX
+
+    def spec_for(self, info: FunctionInfo) -> ScaleSpec:
+        return parse_scale_labels(info.labels, default_max=self._default_max)
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    async def handle(self, notification: Notification) -> list[AlertResult]:
+        """Apply every alert; alerts of one function run in order under its lock."""
+        snapshot = LoadSnapshot(None if self.openfaas_policy else self.load_source)
+        groups: dict[FunctionRef, list[Alert]] = {}
+        for alert in notification.alerts:
+            groups.setdefault(alert.function, []).append(alert)
+        batches = await asyncio.gather(
+            *(self._handle_function(ref, alerts, snapshot) for ref, alerts in groups.items())
+        )
+        results = sorted((result for batch in batches for result in batch), key=lambda item: item.index)
+        for result in results:
+            self.metrics.alerts.labels(result.outcome).inc()
+        return results
+
+    async def _handle_function(
+        self, ref: FunctionRef, alerts: list[Alert], snapshot: LoadSnapshot
+    ) -> list[AlertResult]:
+        state = self.state.function(ref)
+        state.waiters += 1
+        unknown = False
+        try:
+            async with state.lock:
+                results = []
+                for alert in alerts:
+                    result = await self._handle_alert(ref, state, alert, snapshot)
+                    unknown = unknown or result.reason == "unknown-function"
+                    results.append(result)
+                return results
+        finally:
+            state.waiters -= 1
+            if unknown:
+                self.state.forget(ref)
+
+    async def _handle_alert(
+        self, ref: FunctionRef, state: FunctionState, alert: Alert, snapshot: LoadSnapshot
+    ) -> AlertResult:
+        def result(outcome: str, reason: str, before: int | None = None, after: int | None = None):
+            return AlertResult(alert.index, ref.key, alert.status, outcome, reason, before, after)
+
+        proportional = not self.openfaas_policy
+        if proportional and alert.status not in (rules.FIRING, rules.RESOLVED):
+            return result(SKIPPED, "unknown-status")
+        if proportional and alert.status == rules.FIRING and self.state.is_stale_firing(alert):
+            log_event(logging.INFO, "stale-firing", function=ref.name, namespace=ref.namespace,
+                      fingerprint=alert.fingerprint)
+            return result(SKIPPED, "stale-firing")
+        if proportional and alert.status == rules.RESOLVED:
+            self.state.record_resolved(alert)
+
+        try:
+            info = await self.provider.get_function(ref)
+        except FunctionNotFound:
+            return result(SKIPPED, "unknown-function")
+        except ProviderError as error:
+            if alert.status == rules.RESOLVED and proportional:
+                state.descending = True  # the reconciler takes over if no retry comes
+            return result(FAILED, f"provider-{error.kind}")
+
+        now = self.clock()
+        self.state.observe_replicas(ref, info.replicas, now)
+        spec = self.spec_for(info)
+        if self.openfaas_policy:
+            choice = rules.decide_openfaas(alert.status, info.replicas, spec, self.limits.cap)
+        else:
+            load = await snapshot.load(spec.type, ref.key)
+            if alert.status == rules.FIRING:
+                state.descending = False
+                choice = rules.decide_firing(info.replicas, spec, load, state.history, now, self.limits)
+            else:
+                choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
+        outcome, reason = await self._apply(ref, state, info.replicas, choice, now, trigger=alert.status)
+        return result(outcome, reason, info.replicas, choice.target if outcome != FAILED else None)
+
+    async def _apply(
+        self, ref: FunctionRef, state: FunctionState, current: int, choice: Decision, now: float,
+        *, trigger: str,
+    ) -> tuple[str, str]:
+        """Set the decided count if it differs; keep the history only if that worked."""
+        descent = trigger in (rules.RESOLVED, "reconcile") and not self.openfaas_policy
+        outcome = UNCHANGED
+        if choice.target != current:
+            try:
+                await self.provider.scale(ref, choice.target)
+                outcome = APPLIED
+            except FunctionNotFound:
+                self._log_decision(ref, current, choice, trigger, "unknown-function")
+                return SKIPPED, "unknown-function"
+            except ProviderRefused as error:
+                self._log_decision(ref, current, choice, trigger, error.kind)
+                state.descending = False
+                return SKIPPED, f"provider-{error.kind}"
+            except ProviderError as error:
+                self._log_decision(ref, current, choice, trigger, error.kind)
+                state.descending = state.descending or descent
+                return FAILED, f"provider-{error.kind}"
+        if not self.openfaas_policy:
+            state.history = choice.history
+        if descent:
+            state.descending = not choice.settled
+        if choice.target > current:
+            state.last_scale_up = now
+        state.last_seen_replicas = choice.target
+        key = ref.key
+        self.metrics.decisions.labels(key, choice.direction(current), choice.reason).inc()
+        self.metrics.desired_replicas.labels(key).set(choice.target)
+        self._log_decision(ref, current, choice, trigger, None)
+        return outcome, choice.reason
+
+    def _log_decision(
+        self, ref: FunctionRef, current: int, choice: Decision, trigger: str, error: str | None
+    ) -> None:
+        fields: dict[str, object] = {
+            "function": ref.name,
+            "namespace": ref.namespace,
+            "from": current,
+            "to": choice.target,
+            "reason": choice.reason,
+            "policy": self.settings.policy,
+            "trigger": trigger,
+        }
+        if error is not None:
+            fields["error"] = error
+        log_event(logging.WARNING if error else logging.INFO, "decision", **fields)
+
+    # -- stabilized descent ---------------------------------------------------------------------
+
+    async def reconcile_once(self) -> None:
+        """One tick of the descent after resolved alerts: step every descending function once."""
+        refs = self.state.descending()
+        if not refs:
+            return
+        snapshot = LoadSnapshot(self.load_source)
+        await asyncio.gather(*(self._reconcile_function(ref, snapshot) for ref in refs))
+
+    async def _reconcile_function(self, ref: FunctionRef, snapshot: LoadSnapshot) -> None:
+        state = self.state.function(ref)
+        async with state.lock:
+            if not state.descending:
+                return
+            try:
+                info = await self.provider.get_function(ref)
+            except FunctionNotFound:
+                state.descending = False
+                self.state.forget(ref)
+                return
+            except ProviderError as error:
+                log_event(logging.WARNING, "reconcile-failed", function=ref.name, namespace=ref.namespace,
+                          error=error.kind)
+                return
+            now = self.clock()
+            self.state.observe_replicas(ref, info.replicas, now)
+            spec = self.spec_for(info)
+            load = await snapshot.load(spec.type, ref.key)
+            choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
+            await self._apply(ref, state, info.replicas, choice, now, trigger="reconcile")
+
+    # -- idle scale-to-zero ---------------------------------------------------------------------
+
+    async def idle_once(self) -> None:
+        """One pass of the idler over the configured namespaces (needs Prometheus)."""
+        if self.load_source is None:
+            return
+        for namespace in self.settings.idle_namespaces:
+            try:
+                functions = await self.provider.list_functions(namespace)
+            except ProviderError as error:
+                log_event(logging.WARNING, "idle-list-failed", namespace=namespace, error=error.kind)
+                continue
+            now = self.clock()
+            candidates = []
+            for info in functions:
+                ref = FunctionRef(info.name, info.namespace)
+                self.state.observe_replicas(ref, info.replicas, now)
+                spec = self.spec_for(info)
+                if spec.zero and info.replicas > 0 and not self.state.function(ref).zero_refused:
+                    candidates.append((ref, info, spec))
+            if candidates:
+                await self._idle_candidates(candidates)
+
+    async def _idle_candidates(
+        self, candidates: Iterable[tuple[FunctionRef, FunctionInfo, ScaleSpec]]
+    ) -> None:
+        assert self.load_source is not None
+        in_flight = await self.load_source.loads(TYPE_CAPACITY)
+        known = await self.load_source.query("count by (function_name) (gateway_service_count)")
+        for ref, info, spec in candidates:
+            window = max(1, int(spec.zero_duration))
+            invocations = await self.load_source.query(
+                "sum by (function_name) (increase(gateway_function_invocation_started"
+                f'{{function_name="{ref.key}"}}[{window}s]))'
+            )
+            now = self.clock()
+            state = self.state.function(ref)
+            facts = IdleFacts(
+                replicas=info.replicas,
+                invocations_in_window=None if invocations is None else invocations.get(ref.key, 0.0),
+                in_flight=None if in_flight is None else in_flight.get(ref.key, 0.0),
+                gateway_knows_function=known is not None and ref.key in known,
+                age=None if info.created_at is None else self.wall_clock() - info.created_at.timestamp(),
+                since_scale_up=None if state.last_scale_up is None else now - state.last_scale_up,
+                scaler_uptime=now - self.started_at,
+            )
+            idle, why = rules.decide_idle(spec, facts)
+            if not idle:
+                log_event(logging.DEBUG, "idle-check", function=ref.name, namespace=ref.namespace, reason=why)
+                continue
+            await self._scale_to_zero(ref, state)
+
+    async def _scale_to_zero(self, ref: FunctionRef, state: FunctionState) -> None:
+        async with state.lock:
+            try:
+                info = await self.provider.get_function(ref)
+            except ProviderError as error:
+                log_event(logging.WARNING, "idle-failed", function=ref.name, namespace=ref.namespace,
+                          error=error.kind)
+                return
+            if info.replicas == 0 or state.zero_refused:
+                return
+            choice = Decision(0, rules.IDLE, state.history)
+            _, reason = await self._apply(ref, state, info.replicas, choice, self.clock(), trigger="idle")
+            if reason.startswith("provider-refused"):
+                state.zero_refused = True
+                self.metrics.scale_to_zero_refused.inc()
+                log_event(
+                    logging.WARNING, "scale-to-zero-refused", function=ref.name, namespace=ref.namespace,
+                    detail="the provider does not accept 0 replicas (OpenFaaS CE); not trying again",
+                )
+            elif reason == rules.IDLE:
+                state.descending = False

@@ -1,0 +1,221 @@
+"""faas-provider API client: read a function, set its replicas, list functions.
+
+Calls share one connection pool and a semaphore, so at most `concurrency` requests are in flight
+whatever the size of a webhook payload. Each call has a total deadline (`timeout`) on top of
+httpx's connect timeout.
+
+Errors are classified for the HTTP contract with Alertmanager:
+`FunctionNotFound` and `ProviderRefused` are permanent (a retry cannot help), any other
+`ProviderError` is transient (network, timeout, 5xx, 401/403/429) and worth a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+from scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
+from scaler.metrics import ScalerMetrics
+
+_TRANSIENT_4XX = frozenset({401, 403, 408, 429})
+
+
+def _remember_missing_sniffio() -> None:
+    """httpcore runs `import sniffio` on every request and falls back to asyncio when it fails.
+
+    sniffio is not installed here, and Python does not cache a failed import, so each request
+    would scan sys.path again (about a third of the CPU time per provider call). Recording the
+    absence in sys.modules makes the failing import instant; nothing changes where it is installed.
+    """
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+
+_remember_missing_sniffio()
+
+
+class ProviderError(Exception):
+    """A provider call failed; `kind` is a short label used in metrics and responses."""
+
+    transient = True
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+class FunctionNotFound(ProviderError):
+    transient = False
+
+
+class ProviderRefused(ProviderError):
+    """The provider answered 4xx to a scale request: it will not accept this replica count."""
+
+    transient = False
+
+    def __init__(self, status_code: int, detail: str = "") -> None:
+        super().__init__(f"refused-{status_code}", detail)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    namespace: str
+    replicas: int
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    available_replicas: int | None = None
+    created_at: datetime | None = None
+
+
+def function_info_from_json(data: object, function: FunctionRef) -> FunctionInfo:
+    """FunctionStatus JSON of `function` -> FunctionInfo; raises ProviderError('bad-response').
+
+    Name and namespace are the ones asked for, never taken from the answer, so a confused
+    provider cannot redirect a later scale call.
+    """
+    if not isinstance(data, dict):
+        raise ProviderError("bad-response", "function status is not a JSON object")
+    replicas = data.get("replicas", 0)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise ProviderError("bad-response", f"replicas is {replicas!r}")
+    available = data.get("availableReplicas")
+    created = data.get("createdAt")
+    return FunctionInfo(
+        name=function.name,
+        namespace=function.namespace,
+        replicas=replicas,
+        labels=_string_map(data.get("labels")),
+        annotations=_string_map(data.get("annotations")),
+        available_replicas=available if isinstance(available, int) and not isinstance(available, bool)
+        else None,
+        created_at=parse_timestamp(created) if isinstance(created, str) else None,
+    )
+
+
+def _string_map(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): str(item) for key, item in value.items() if isinstance(item, str | int | float)}
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        connect_timeout: float = 3.0,
+        timeout: float = 10.0,
+        concurrency: int = 32,
+        metrics: ScalerMetrics | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._metrics = metrics
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=auth,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport,
+            headers={"User-Agent": "faasplane-scaler"},
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get_function(self, function: FunctionRef) -> FunctionInfo:
+        response = await self._call(
+            "get_function", "GET", f"/system/function/{function.name}",
+            params={"namespace": function.namespace},
+        )
+        if response.status_code == 404:
+            self._count_error("get_function", "not-found")
+            raise FunctionNotFound("not-found", function.key)
+        self._raise_for_status("get_function", response)
+        return function_info_from_json(self._json("get_function", response), function)
+
+    async def scale(self, function: FunctionRef, replicas: int) -> None:
+        response = await self._call(
+            "scale", "POST", f"/system/scale-function/{function.name}",
+            params={"namespace": function.namespace},
+            json={"serviceName": function.name, "replicas": replicas, "namespace": function.namespace},
+        )
+        if response.status_code == 404:
+            raise FunctionNotFound("not-found", function.key)
+        if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
+            self._count_error("scale", "refused")
+            raise ProviderRefused(response.status_code, response.text[:200])
+        self._raise_for_status("scale", response)
+
+    async def list_functions(self, namespace: str) -> list[FunctionInfo]:
+        response = await self._call(
+            "list_functions", "GET", "/system/functions", params={"namespace": namespace}
+        )
+        self._raise_for_status("list_functions", response)
+        data = self._json("list_functions", response)
+        if not isinstance(data, list):
+            raise ProviderError("bad-response", "function list is not a JSON list")
+        result = []
+        for item in data:
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and is_valid_name(name):
+                try:
+                    result.append(function_info_from_json(item, FunctionRef(name, namespace)))
+                except ProviderError:
+                    continue
+        return result
+
+    async def ready(self) -> bool:
+        """Whether the provider answers its health check."""
+        try:
+            response = await self._call("healthz", "GET", "/healthz")
+        except ProviderError:
+            return False
+        return response.status_code < 300
+
+    async def _call(self, operation: str, method: str, url: str, **kwargs: object) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            async with self._semaphore:
+                async with asyncio.timeout(self._timeout):
+                    response = await self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except (TimeoutError, httpx.TimeoutException) as error:
+            self._count_error(operation, "timeout")
+            raise ProviderError("timeout", f"{operation} took longer than {self._timeout}s") from error
+        except httpx.HTTPError as error:
+            self._count_error(operation, "connection")
+            raise ProviderError("connection", f"{operation}: {type(error).__name__}") from error
+        finally:
+            if self._metrics is not None:
+                self._metrics.provider_duration.labels(operation).observe(time.perf_counter() - started)
+        return response
+
+    def _raise_for_status(self, operation: str, response: httpx.Response) -> None:
+        if response.status_code < 300:
+            return
+        kind = f"http-{response.status_code}"
+        self._count_error(operation, kind)
+        raise ProviderError(kind, response.text[:200])
+
+    def _json(self, operation: str, response: httpx.Response) -> object:
+        try:
+            return response.json()
+        except ValueError as error:
+            self._count_error(operation, "bad-response")
+            raise ProviderError("bad-response", "not JSON") from error
+
+    def _count_error(self, operation: str, kind: str) -> None:
+        if self._metrics is not None:
+            self._metrics.provider_errors.labels(operation, kind).inc()
