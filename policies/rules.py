@@ -966,7 +966,7 @@ SECRETS_CONFIG: dict[str, dict[str, Any]] = {
 SENSITIVE_WORDS = frozenset(
     {
         "password", "passwd", "pwd", "passphrase", "pass", "secret", "token", "key", "apikey",
-        "credential", "credentials", "privatekey", "accesskey", "secretkey", "auth-token",
+        "credential", "credentials", "privatekey", "accesskey", "secretkey",
     }
 )
 REFERENCE_SUFFIXES = frozenset(
