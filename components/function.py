@@ -787,6 +787,20 @@ def edition_problems(name: str, args: FunctionArgs, edition: str, position: int)
     return out
 
 
+def timeout_warnings(timeouts: Timeouts, config: PlatformConfig) -> list[str]:
+    """Function timeouts the gateway cuts short: its upstreamTimeout bounds every synchronous call."""
+    upstream = config.gateway.upstream_timeout
+    out = []
+    for name in ("exec", "write"):
+        value = getattr(timeouts, name)
+        if value is not None and duration_seconds(value) > duration_seconds(upstream):
+            out.append(
+                f"timeouts.{name} {value} is longer than the gateway's upstreamTimeout {upstream}: synchronous "
+                "calls end at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)"
+            )
+    return out
+
+
 # --- the resource --------------------------------------------------------------------------------
 
 
@@ -829,6 +843,10 @@ class Function(pulumi.ComponentResource):
         self.args = args
         self.namespace = target.namespace
         tmpl = template(args.lang) if args.lang else None
+
+        if target.config is not None:
+            for warning in timeout_warnings(args.timeouts, target.config):
+                pulumi.log.warn(f"function {name!r}: {warning}", resource=self)
 
         self.image = None
         if args.image_ref is not None:

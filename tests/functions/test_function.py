@@ -365,3 +365,17 @@ def test_three_hundred_prebuilt_functions_are_cheap():
     elapsed = time.perf_counter() - started
     assert len(objects(rendered, "Deployment")) == 300
     assert elapsed < 60, f"300 functions took {elapsed:.1f}s"
+
+
+def test_timeouts_beyond_the_gateway_are_a_warning(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(function_module.pulumi.log, "warn", lambda message, resource=None: warnings.append(message))
+    platform = FakePlatform(gateway={"upstreamTimeout": "1m", "writeTimeout": "1m5s"})
+    render(lambda: Function("slow", FunctionArgs(image_ref="ghcr.io/acme/slow:1",
+                                                 timeouts=Timeouts(write="5m", exec="2m")), platform))
+    assert warnings == [
+        "function 'slow': timeouts.exec 2m is longer than the gateway's upstreamTimeout 1m: synchronous calls end at "
+        "the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
+        "function 'slow': timeouts.write 5m is longer than the gateway's upstreamTimeout 1m: synchronous calls end "
+        "at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
+    ]
