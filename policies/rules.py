@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -40,7 +38,8 @@ from pulumi_policy import (
 from components import names
 from components.images import CE_IMAGES, PRO_IMAGES
 from components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
-from policies import kube
+from policies import kube, monitoring
+from policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
 from scaler import labels as scale_labels
 
 ReportViolation = Callable[..., None]
@@ -71,103 +70,6 @@ def settings(args: ResourceValidationArgs | StackValidationArgs, schema: Mapping
     values = {key: copy.deepcopy(prop["default"]) for key, prop in schema.items() if "default" in prop}
     values.update(dict(args.get_config() or {}))
     return values
-
-
-# --- reading a stack -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Obj:
-    """One Kubernetes object of a stack, as a stack policy sees it."""
-
-    kind: str
-    props: Mapping[str, Any]
-    urn: str
-
-    @property
-    def name(self) -> str:
-        return kube.name_of(self.props)
-
-    @property
-    def namespace(self) -> str:
-        return kube.namespace_of(self.props)
-
-    @property
-    def label(self) -> str:
-        return kube.describe(self.kind, self.props)
-
-    @property
-    def pod(self) -> kube.PodTemplate | None:
-        return kube.pod_template(self.kind, self.props)
-
-
-class Stack:
-    """The Kubernetes objects of a stack with the look-ups the stack policies share."""
-
-    def __init__(self, resources: Iterable[Any]):
-        self.objects: list[Obj] = []
-        for resource in resources:
-            kind = kube.kind_of(str(getattr(resource, "resource_type", "")))
-            props = getattr(resource, "props", None)
-            if kind and isinstance(props, Mapping):
-                self.objects.append(Obj(kind, props, str(getattr(resource, "urn", ""))))
-
-    def of_kind(self, *kinds: str) -> list[Obj]:
-        return [obj for obj in self.objects if obj.kind in kinds]
-
-    def find(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
-        for obj in self.of_kind(kind):
-            if obj.name == name and (namespace is None or obj.namespace == namespace):
-                return obj
-        return None
-
-    def workloads(self) -> list[Obj]:
-        return [obj for obj in self.objects if obj.kind in kube.WORKLOAD_KINDS]
-
-    def functions(self) -> list[Obj]:
-        return [obj for obj in self.of_kind("Deployment") if is_function(obj.props)]
-
-    def gateway(self) -> Obj | None:
-        return self.find("Deployment", names.GATEWAY)
-
-    def config_maps_with(self, key: str) -> list[Obj]:
-        return [obj for obj in self.of_kind("ConfigMap") if key in kube.mapping(obj.props.get("data"))]
-
-    def namespace_labels(self, namespace: str) -> dict[str, str]:
-        """A namespace's labels, with the name label the API server adds to every namespace."""
-        found = self.find("Namespace", namespace)
-        labels = {str(k): str(v) for k, v in kube.labels_of(found.props).items()} if found else {}
-        labels[kube.NAMESPACE_NAME_LABEL] = namespace
-        return labels
-
-    def platform_namespaces(self) -> list[str]:
-        """The namespaces the stack creates and those its workloads run in."""
-        found = [obj.name for obj in self.of_kind("Namespace") if obj.name]
-        found += [obj.namespace for obj in self.workloads() if obj.namespace]
-        return sorted(set(found))
-
-
-def is_function(props: Mapping[str, Any]) -> bool:
-    """A function Deployment: it carries the `faas_function` label (on itself or its pod template)."""
-    pod = kube.pod_template("Deployment", props)
-    return names.FUNCTION_LABEL in kube.labels_of(props) or bool(pod and names.FUNCTION_LABEL in pod.labels)
-
-
-def function_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The labels faas-netes and the scaler read a function's settings from: its pod template's."""
-    pod = kube.pod_template("Deployment", props)
-    return pod.labels if pod else {}
-
-
-def parse_yaml(text: Any) -> tuple[Any, str | None]:
-    """A YAML document from a ConfigMap value, or the reason it cannot be read."""
-    if not isinstance(text, str):
-        return None, "is not a string"
-    try:
-        return yaml.safe_load(text), None
-    except yaml.YAMLError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, f"is not valid YAML ({first_line})"
 
 
 # --- 1. function-scale-bounds --------------------------------------------------------------------
@@ -365,25 +267,6 @@ def _mounted_secret(pod: kube.PodTemplate, container: Mapping[str, Any], path: s
     return False
 
 
-def _has_basic_auth(http_config: Any) -> bool:
-    auth = kube.mapping(kube.mapping(http_config).get("basic_auth"))
-    has_user = bool(auth.get("username") or auth.get("username_file"))
-    has_password = bool(auth.get("password") or auth.get("password_file"))
-    return has_user and has_password
-
-
-def webhook_urls(document: Any) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
-    """(receiver name, webhook config, effective http_config) of every webhook in an Alertmanager config."""
-    document = kube.mapping(document)
-    global_http = kube.dig(document, "global", "http_config")
-    for receiver in kube.sequence(document.get("receivers")):
-        receiver = kube.mapping(receiver)
-        for webhook in kube.sequence(receiver.get("webhook_configs")):
-            webhook = kube.mapping(webhook)
-            http_config = webhook.get("http_config") if "http_config" in webhook else global_http
-            yield str(receiver.get("name")), webhook, kube.mapping(http_config)
-
-
 def gateway_auth(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     kind = kube.kind_of(args.resource_type)
     props = args.props
@@ -425,11 +308,11 @@ def gateway_auth(args: ResourceValidationArgs, report_violation: ReportViolation
         if problem:
             report_violation(f"{ALERTMANAGER_FILE} {problem}")
             return
-        for receiver, webhook, http_config in webhook_urls(document):
+        for receiver, webhook, http_config in monitoring.webhook_urls(document):
             url = str(webhook.get("url") or "")
             if urlsplit(url).path.rstrip("/") != names.ALERT_WEBHOOK_PATH:
                 continue
-            if not _has_basic_auth(http_config):
+            if not monitoring.has_basic_auth(http_config):
                 report_violation(
                     f"{ALERTMANAGER_FILE}: receiver {receiver!r} posts to {url} without "
                     "http_config.basic_auth (username and password or password_file)"
@@ -547,221 +430,6 @@ def network_isolation(args: StackValidationArgs, report_violation: ReportViolati
 
 # --- 7. scaling-wiring ---------------------------------------------------------------------------
 
-POD_IP = "10.0.0.10"
-"""A stand-in pod IP for simulating Prometheus' relabelling of the gateway pod."""
-
-
-def _sanitize(name: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
-
-
-def _expand(template: str, match: re.Match[str]) -> str:
-    """Go's `Regexp.Expand` for `$1`, `${1}`, `$name` and `${name}` (unknown groups expand to '')."""
-
-    def group(found: re.Match[str]) -> str:
-        ref = found.group(1) or found.group(2)
-        try:
-            value = match.group(int(ref)) if ref.isdigit() else match.group(ref)
-        except IndexError:
-            value = ""
-        return value or ""
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", group, template)
-
-
-def relabel(labels: dict[str, str], configs: Any) -> dict[str, str] | None:
-    """Apply Prometheus `relabel_configs` to one target's labels; None when the target is dropped.
-
-    Supports replace, keep, drop, labelmap, labeldrop, labelkeep, lowercase and uppercase (the actions a
-    pod scrape job uses); other actions are skipped.
-    """
-    labels = dict(labels)
-    for config in kube.sequence(configs):
-        config = kube.mapping(config)
-        action = str(config.get("action") or "replace").lower()
-        try:
-            regex = re.compile(str(config.get("regex", "(.*)")))
-        except re.error:
-            return None
-        sources = [str(s) for s in kube.sequence(config.get("source_labels"))]
-        value = str(config.get("separator", ";")).join(labels.get(s, "") for s in sources)
-        if action == "keep" and not regex.fullmatch(value):
-            return None
-        if action == "drop" and regex.fullmatch(value):
-            return None
-        if action == "replace":
-            match = regex.fullmatch(value)
-            target = config.get("target_label")
-            if match and target:
-                labels[str(target)] = _expand(str(config.get("replacement", "$1")), match)
-        if action in ("lowercase", "uppercase") and config.get("target_label"):
-            labels[str(config["target_label"])] = value.lower() if action == "lowercase" else value.upper()
-        if action == "labelmap":
-            for key, item in list(labels.items()):
-                match = regex.fullmatch(key)
-                if match:
-                    labels[_expand(str(config.get("replacement", "$1")), match)] = item
-        if action == "labeldrop":
-            labels = {k: v for k, v in labels.items() if not regex.fullmatch(k)}
-        if action == "labelkeep":
-            labels = {k: v for k, v in labels.items() if regex.fullmatch(k)}
-    return labels
-
-
-def pod_targets(workload: Obj, job: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The discovered labels of a workload's pod in a `role: pod` job: one target per container port."""
-    pod = workload.pod
-    assert pod is not None
-    base = {
-        "job": str(job.get("job_name", "")),
-        "__scheme__": str(job.get("scheme", "http")),
-        "__metrics_path__": str(job.get("metrics_path", "/metrics")),
-        "__meta_kubernetes_namespace": workload.namespace,
-        "__meta_kubernetes_pod_name": f"{workload.name}-0",
-        "__meta_kubernetes_pod_ip": POD_IP,
-        "__meta_kubernetes_pod_ready": "true",
-        "__meta_kubernetes_pod_phase": "Running",
-    }
-    for key, value in pod.labels.items():
-        base[f"__meta_kubernetes_pod_label_{_sanitize(str(key))}"] = str(value)
-        base[f"__meta_kubernetes_pod_labelpresent_{_sanitize(str(key))}"] = "true"
-    for key, value in pod.annotations.items():
-        base[f"__meta_kubernetes_pod_annotation_{_sanitize(str(key))}"] = str(value)
-        base[f"__meta_kubernetes_pod_annotationpresent_{_sanitize(str(key))}"] = "true"
-    targets = []
-    for container in kube.sequence(pod.spec.get("containers")):
-        container = kube.mapping(container)
-        for port in kube.sequence(container.get("ports")):
-            port = kube.mapping(port)
-            number = kube.as_int(port.get("containerPort"))
-            targets.append(
-                base
-                | {
-                    "__address__": f"{POD_IP}:{number}",
-                    "__meta_kubernetes_pod_container_name": str(container.get("name", "")),
-                    "__meta_kubernetes_pod_container_port_name": str(port.get("name", "")),
-                    "__meta_kubernetes_pod_container_port_number": str(number),
-                    "__meta_kubernetes_pod_container_port_protocol": str(port.get("protocol", "TCP")),
-                    "__meta_kubernetes_pod_container_init": "false",
-                }
-            )
-    return targets or [base | {"__address__": POD_IP}]
-
-
-def scrapes_gateway(document: Any, gateway: Obj, own_namespace: str) -> bool:
-    """Whether some scrape job of `prometheus.yml` ends up scraping the gateway's metrics port."""
-    for job in kube.sequence(kube.mapping(document).get("scrape_configs")):
-        job = kube.mapping(job)
-        for sd in kube.sequence(job.get("kubernetes_sd_configs")):
-            sd = kube.mapping(sd)
-            if sd.get("role") != "pod":
-                continue
-            wanted = [str(n) for n in kube.sequence(kube.dig(sd, "namespaces", "names"))]
-            if kube.dig(sd, "namespaces", "own_namespace"):
-                wanted.append(own_namespace)
-            if wanted and gateway.namespace not in wanted:
-                continue
-            for target in pod_targets(gateway, job):
-                result = relabel(target, job.get("relabel_configs"))
-                if result and result.get("__address__", "").rsplit(":", 1)[-1] == str(names.GATEWAY_METRICS_PORT):
-                    return True
-    return False
-
-
-def _host_port(target: str) -> tuple[str, int | None]:
-    parts = urlsplit(target if "//" in target else f"//{target}")
-    return parts.hostname or "", parts.port
-
-
-def _is_service_host(host: str, service: str, namespace: str) -> bool:
-    """`service`, `service.namespace` or `service.namespace.svc[.cluster-domain]`."""
-    labels = host.split(".")
-    if labels[0] != service:
-        return False
-    return len(labels) == 1 or labels[1] == namespace
-
-
-def _alertmanager_targets(document: Any) -> list[str]:
-    targets = []
-    for entry in kube.sequence(kube.dig(document, "alerting", "alertmanagers")):
-        for static in kube.sequence(kube.mapping(entry).get("static_configs")):
-            targets += [str(t) for t in kube.sequence(kube.mapping(static).get("targets"))]
-    return targets
-
-
-def _parse_matcher(text: str) -> tuple[str, str, str] | None:
-    text = text.strip().strip("{}").strip()
-    found = re.match(r'^\s*("(?:[^"\\]|\\.)*"|[^=!~\s]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$', text)
-    if not found:
-        return None
-    name, operator, value = found.groups()
-    if name.startswith('"'):
-        name = json.loads(name)
-    if value.startswith('"') and value.endswith('"') and len(value) >= 2:
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = value[1:-1]
-    return name, operator, value
-
-
-def _matches(operator: str, expected: str, actual: str) -> bool:
-    if operator == "=":
-        return actual == expected
-    if operator == "!=":
-        return actual != expected
-    try:
-        found = re.fullmatch(expected, actual) is not None
-    except re.error:
-        return False
-    return found if operator == "=~" else not found
-
-
-def route_matches(route: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    for key, value in kube.mapping(route.get("match")).items():
-        if labels.get(str(key), "") != str(value):
-            return False
-    for key, value in kube.mapping(route.get("match_re")).items():
-        if not _matches("=~", str(value), labels.get(str(key), "")):
-            return False
-    for matcher in kube.sequence(route.get("matchers")):
-        parsed = _parse_matcher(str(matcher))
-        if parsed is None or not _matches(parsed[1], parsed[2], labels.get(parsed[0], "")):
-            return False
-    return True
-
-
-def route_receivers(route: Mapping[str, Any], labels: Mapping[str, str], inherited: str | None = None) -> list[str]:
-    """The receivers Alertmanager's routing tree sends an alert with `labels` to."""
-    receiver = str(route.get("receiver") or inherited or "")
-    found: list[str] = []
-    for child in kube.sequence(route.get("routes")):
-        child = kube.mapping(child)
-        if route_matches(child, labels):
-            found += route_receivers(child, labels, receiver)
-            if not child.get("continue"):
-                break
-    return found or [receiver]
-
-
-def _scaling_rules(stack: Stack) -> list[tuple[Obj, str, Mapping[str, Any]]]:
-    """(ConfigMap, data key, rule) for every alerting rule named as the scaling alert."""
-    found = []
-    for config_map in stack.of_kind("ConfigMap"):
-        for key, text in kube.mapping(config_map.props.get("data")).items():
-            if not str(key).endswith((".yml", ".yaml")) or key in (PROMETHEUS_FILE, ALERTMANAGER_FILE):
-                continue
-            document, problem = parse_yaml(text)
-            if problem:
-                continue
-            for group in kube.sequence(kube.mapping(document).get("groups")):
-                for rule in kube.sequence(kube.mapping(group).get("rules")):
-                    rule = kube.mapping(rule)
-                    if rule.get("alert") == names.SCALING_ALERT_NAME:
-                        found.append((config_map, str(key), rule))
-    return found
-
-
 def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     stack = Stack(args.resources)
     gateway = stack.gateway()
@@ -778,18 +446,18 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
         if problem:
             report_violation(f"{PROMETHEUS_FILE} {problem}", config_map.urn)
             continue
-        if gateway is not None and not scrapes_gateway(prometheus_doc, gateway, config_map.namespace):
+        if gateway is not None and not monitoring.scrapes_gateway(prometheus_doc, gateway, config_map.namespace):
             report_violation(
                 f"no scrape job of {PROMETHEUS_FILE} keeps the gateway pod's metrics port "
                 f"{names.GATEWAY_METRICS_PORT} ({gateway.label}: check its prometheus.io annotations, the job's "
                 "namespaces and relabel_configs)",
                 config_map.urn,
             )
-        targets = _alertmanager_targets(prometheus_doc)
+        targets = monitoring.alertmanager_targets(prometheus_doc)
         control_plane = config_map.namespace
         if not any(
-            _is_service_host(host, names.ALERTMANAGER, control_plane) and port == names.ALERTMANAGER_PORT
-            for host, port in map(_host_port, targets)
+            monitoring.is_service_host(host, names.ALERTMANAGER, control_plane) and port == names.ALERTMANAGER_PORT
+            for host, port in map(monitoring.host_port, targets)
         ):
             report_violation(
                 f"{PROMETHEUS_FILE} sends alerts to {targets or 'no Alertmanager'}, not to the "
@@ -798,7 +466,7 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
             )
 
     # The scaling alert rule exists, is loaded and keeps the function label.
-    rules = _scaling_rules(stack)
+    rules = monitoring.scaling_rules(stack)
     if not rules:
         report_violation(f"no Prometheus rule file defines the scaling alert {names.SCALING_ALERT_NAME}")
     loaded_files = [str(f) for f in kube.sequence(kube.mapping(prometheus_doc).get("rule_files"))]
@@ -832,10 +500,10 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
         if problem:
             report_violation(f"{ALERTMANAGER_FILE} {problem}", config_map.urn)
             continue
-        receivers = route_receivers(kube.mapping(kube.mapping(document).get("route")), alert)
+        receivers = monitoring.route_receivers(kube.mapping(kube.mapping(document).get("route")), alert)
         urls = [
             str(webhook.get("url") or "")
-            for name, webhook, _ in webhook_urls(document)
+            for name, webhook, _ in monitoring.webhook_urls(document)
             if name in receivers
         ]
         scaler = stack.find("Service", names.SCALER)
@@ -844,7 +512,7 @@ def scaling_wiring(args: StackValidationArgs, report_violation: ReportViolation)
         for url in urls:
             parts = urlsplit(url)
             if (
-                _is_service_host(parts.hostname or "", names.SCALER, scaler_namespace)
+                monitoring.is_service_host(parts.hostname or "", names.SCALER, scaler_namespace)
                 and parts.port == names.SCALER_PORT
                 and parts.path.rstrip("/") == names.ALERT_WEBHOOK_PATH
             ):
