@@ -54,6 +54,8 @@ TMP_VOLUME = "tmp"
 SCRAPE_ANNOTATION = "prometheus.io.scrape"
 CE_REJECTED_SCALE_FIELDS = ("zero", "zero_duration", "target", "type")
 """Scale fields whose labels faas-netes CE rejects on deploy."""
+MAX_TARGET = getattr(scale_labels, "MAX_TARGET", 1e9)
+"""The largest `scale.target` the scaler reads (scaler/labels.py parses targets in (0, 1e9])."""
 WATCHDOG_TIMEOUT_ENV = {"read": "read_timeout", "write": "write_timeout", "exec": "exec_timeout"}
 
 DEFAULT_REQUESTS = {"cpu": "20m", "memory": "32Mi"}
@@ -173,6 +175,11 @@ class Scale:
             low = self.replicas
             if not (_is_int(self.max) and low <= self.max <= limit):
                 out.append(_invalid("scale.max", self.max, f"an integer >= scale.min ({low}) and <= {limit}"))
+        elif _is_int(self.min) and self.min > scale_labels.DEFAULT_MAX:
+            out.append(
+                Problem("scale.max", f"unset, so the scaler's default ({scale_labels.DEFAULT_MAX}) applies, below "
+                                     f"scale.min ({self.min}): set scale.max")
+            )
         if self.factor is not None and not (_is_int(self.factor) and 1 <= self.factor <= 100):
             out.append(_invalid("scale.factor", self.factor, "an integer 1..100 (percent of max added per step)"))
         if self.zero is not None and not isinstance(self.zero, bool):
@@ -189,8 +196,9 @@ class Scale:
                 out.append(_invalid(f"scale.{name}", value, "a duration such as 30s, 15m or 1h30m"))
         if self.type is not None and self.type not in scale_labels.SCALE_TYPES:
             out.append(_invalid("scale.type", self.type, f"one of {', '.join(scale_labels.SCALE_TYPES)}"))
-        if self.target is not None and not (_is_number(self.target) and self.target > 0):
-            out.append(_invalid("scale.target", self.target, "a number > 0 (load per replica)"))
+        if self.target is not None and not (_is_number(self.target) and 0 < self.target <= MAX_TARGET):
+            expected = f"a number > 0 and <= {MAX_TARGET:.0f} (load per replica)"
+            out.append(_invalid("scale.target", self.target, expected))
         if self.target_proportion is not None and not (
             _is_number(self.target_proportion) and 0 < self.target_proportion <= 1
         ):

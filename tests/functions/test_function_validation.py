@@ -36,6 +36,10 @@ CASES = [
      "function 'sum': scale.max: 0 is not valid: expected an integer >= scale.min (1) and <= 10000"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(min=3, max=2)),
      "function 'sum': scale.max: 2 is not valid: expected an integer >= scale.min (3) and <= 10000"),
+    ("sum", FunctionArgs(image_ref=REF, scale=Scale(min=21)),
+     "function 'sum': scale.max: unset, so the scaler's default (20) applies, below scale.min (21): set scale.max\n"
+     "function 'sum': scale.min: 21 is above the CE edition's limit of 5 replicas: set faasplane:edition to pro with "
+     "a licence, or lower scale.min to 5"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(min=0)),
      "function 'sum': scale.min: 0 is not valid: expected an integer 1..10000"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(min=True)),
@@ -45,7 +49,7 @@ CASES = [
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(factor=101)),
      "function 'sum': scale.factor: 101 is not valid: expected an integer 1..100 (percent of max added per step)"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(target=0)),
-     "function 'sum': scale.target: 0 is not valid: expected a number > 0 (load per replica)"),
+     "function 'sum': scale.target: 0 is not valid: expected a number > 0 and <= 1000000000 (load per replica)"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(target_proportion=1.5)),
      "function 'sum': scale.target_proportion: 1.5 is not valid: expected a number in (0, 1]"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(target_proportion=0)),
@@ -170,7 +174,7 @@ def test_every_problem_is_reported_at_once():
     assert message.splitlines() == [
         "function 'sum': env.fprocess: is set by the toolkit: use fprocess instead",
         "function 'sum': scale.factor: 0 is not valid: expected an integer 1..100 (percent of max added per step)",
-        "function 'sum': scale.target: -1 is not valid: expected a number > 0 (load per replica)",
+        "function 'sum': scale.target: -1 is not valid: expected a number > 0 and <= 1000000000 (load per replica)",
     ]
 
 
