@@ -205,10 +205,19 @@ class Scale:
             out.append(_invalid("scale.target_proportion", self.target_proportion, "a number in (0, 1]"))
         return out
 
-    def to_labels(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def to_labels(self, default_max: pulumi.Input[int] | None = None) -> dict[str, pulumi.Input[str]]:
+        """The labels; `min` always (the replica count faas-netes starts with), `max` always when a
+        default is given (the platform's policy checks both on every function)."""
+        out: dict[str, pulumi.Input[str]] = {}
         for name, key in self.LABELS.items():
             value = getattr(self, name)
+            if name == "min":
+                value = self.replicas
+            elif name == "max" and value is None and default_max is not None:
+                out[key] = pulumi.Output.from_input(default_max).apply(str) if isinstance(
+                    default_max, pulumi.Output
+                ) else str(default_max)
+                continue
             if value is None:
                 continue
             if isinstance(value, bool):
@@ -766,6 +775,14 @@ _DECLARED: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDiction
 """Function names declared per platform object, in order: unique names and the CE function count."""
 
 
+def default_max_replicas(edition: str, policy: str | None = None) -> int:
+    """`scale.max` when a declaration leaves it unset: the CE cap on CE (and with the scaler's `openfaas`
+    policy), the scaler's proportional default otherwise (`scaler/labels.py`)."""
+    if edition == names.EDITION_CE or policy == "openfaas":
+        return scale_labels.DEFAULT_MAX_OPENFAAS
+    return scale_labels.DEFAULT_MAX
+
+
 def edition_problems(name: str, args: FunctionArgs, edition: str, position: int) -> list[Problem]:
     """What the edition does not allow; `position` is the function's 1-based count on its platform."""
     if edition != names.EDITION_CE:
@@ -875,7 +892,13 @@ class Function(pulumi.ComponentResource):
 
             replicas = pulumi.Output.from_input(target.edition).apply(check)
 
-        self.labels = self._labels(name, args)
+        policy = target.config.scaler.policy if target.config is not None else None
+        default_max: pulumi.Input[int]
+        if isinstance(target.edition, str):
+            default_max = default_max_replicas(target.edition, policy)
+        else:
+            default_max = pulumi.Output.from_input(target.edition).apply(default_max_replicas)
+        self.labels = self._labels(name, args, default_max)
         self.annotations = {SCRAPE_ANNOTATION: "false"} | {k: _str(v) for k, v in args.annotations.items()}
         selector = {names.FUNCTION_LABEL: name}
         child = pulumi.ResourceOptions(parent=self, depends_on=target.depends_on or None)
@@ -904,8 +927,9 @@ class Function(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _labels(name: str, args: FunctionArgs) -> dict[str, str]:
-        return {names.FUNCTION_LABEL: name} | {k: _str(v) for k, v in args.labels.items()} | args.scale.to_labels()
+    def _labels(name: str, args: FunctionArgs, default_max: pulumi.Input[int]) -> dict[str, pulumi.Input[str]]:
+        user = {k: _str(v) for k, v in args.labels.items()}
+        return {names.FUNCTION_LABEL: name} | user | args.scale.to_labels(default_max)
 
     def _build(
         self, name: str, args: FunctionArgs, tmpl: Template, target: _Target

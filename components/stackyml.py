@@ -47,8 +47,10 @@ from components.function import (
     ResourceSpec,
     Scale,
     Timeouts,
+    default_max_replicas,
     edition_problems,
 )
+from components.names import EDITION_PRO
 from scaler import labels as scale_labels
 
 PROVIDERS = ("openfaas", "faas")
@@ -459,9 +461,10 @@ def declare(
     return [Function(d.name, d.args, platform) for d in stack.functions]
 
 
-def summary(declaration: FunctionDeclaration) -> str:
+def summary(declaration: FunctionDeclaration, edition: str | None = None) -> str:
+    """`NAME IMAGE min=N max=N`; an unset max is the default the Function writes (20, or 5 on CE)."""
     scale = declaration.args.scale
-    maximum = scale.max if scale.max is not None else scale_labels.DEFAULT_MAX
+    maximum = scale.max if scale.max is not None else default_max_replicas(edition or EDITION_PRO)
     return f"{declaration.name} {declaration.image or '-'} min={scale.replicas} max={maximum}"
 
 
@@ -487,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(line, file=sys.stderr)
             return 2
     for declaration in stack.functions:
-        print(summary(declaration))
+        print(summary(declaration, args.edition))
     return 0
 
 

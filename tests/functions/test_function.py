@@ -379,3 +379,27 @@ def test_timeouts_beyond_the_gateway_are_a_warning(monkeypatch):
         "function 'slow': timeouts.write 5m is longer than the gateway's upstreamTimeout 1m: synchronous calls end "
         "at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
     ]
+
+
+@pytest.mark.parametrize(("edition", "policy", "expected"), [("ce", None, "5"), ("pro", None, "20"),
+                                                              ("pro", "openfaas", "5")])
+def test_min_and_max_labels_are_always_written(edition, policy, expected):
+    """The platform's policy (function-scale-bounds) requires both on every function's pod template."""
+    if policy:
+        platform = FakePlatform(edition=edition, licenseKey="key", scaler={"policy": policy})
+    else:
+        platform = platform_ref(edition=edition)
+    rendered, _ = render(lambda: Function("plain", FunctionArgs(image_ref="ghcr.io/acme/plain:1"), platform))
+    labels = objects(rendered, "Deployment")["plain"]["spec"]["template"]["metadata"]["labels"]
+    assert labels == {"faas_function": "plain", scale_labels.SCALE_MIN: "1", scale_labels.SCALE_MAX: expected}
+
+
+def test_default_max_follows_the_referenced_stack_edition():
+    def declare(platform):
+        return [Function("plain", FunctionArgs(image_ref="ghcr.io/acme/plain:1"), platform)]
+
+    for edition, expected in (("ce", "5"), ("pro", "20")):
+        outputs = {PLATFORM_STACK: dict(STACK_OUTPUTS[PLATFORM_STACK], edition=edition)}
+        rendered, _ = _run_on_stack(declare, outputs)
+        labels = objects(rendered, "Deployment")["plain"]["spec"]["template"]["metadata"]["labels"]
+        assert labels[scale_labels.SCALE_MAX] == expected

@@ -254,3 +254,8 @@ def test_command_line_missing_file_exits_2():
     result = _cli("check", "tests/functions/stackyml/nope.yml")
     assert result.returncode == 2
     assert result.stderr == "tests/functions/stackyml/nope.yml: cannot be read: No such file or directory\n"
+
+
+def test_check_shows_the_default_max_of_the_edition(capsys):
+    assert stackyml.main(["check", str(FILES / "legacy.yml"), "--edition", "ce"]) == 0
+    assert capsys.readouterr().out == "legacy acme/legacy:0.1.0 min=1 max=5\nfiglet functions/figlet:0.13.0 min=1 max=3\n"
