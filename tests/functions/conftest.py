@@ -34,10 +34,11 @@ def serve() -> Callable[..., Any]:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
 
-        def call(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+        def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None):
             connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
             try:
-                connection.request(method, path, body=body, headers=headers or {})
+                chunked = "chunked" in (headers or {}).get("Transfer-Encoding", "")
+                connection.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
                 response = connection.getresponse()
                 data = response.read()
                 found = dict(response.getheaders())

@@ -113,3 +113,9 @@ def test_a_failing_handler_answers_500_and_keeps_serving(serve):
     with serve(boom) as call:
         assert call("GET", "/?fail=1")[0] == 500
         assert call("GET", "/")[:1] == (200,)
+
+
+def test_a_chunked_body_is_read_whole(serve):
+    with serve(lambda event, context: event.body) as call:
+        status, _, body = call("POST", "/", iter([b"1 2 ", b"3"]), {"Transfer-Encoding": "chunked"})
+    assert (status, body) == (200, "1 2 3")

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
 PORT = 5000
-METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
+METHODS = ("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE")
 
 
 class Event:
@@ -63,9 +63,23 @@ def make_handler(handle):
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _body(self):
+            """The request body, sent with a Content-Length or chunked (the watchdog forwards both)."""
+            if "chunked" not in (self.headers.get("Transfer-Encoding") or "").lower():
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+            chunks = []
+            while True:
+                size = int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(3)
+
         def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._body()
             url = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
             event = Event(self.command, url.path or "/", query, self.headers, body)
