@@ -10,7 +10,7 @@ the pack (`policies.rules`) run over them, with the same configuration file form
 
 Prints a table of violations (policy, enforcement, resource, message). Exit codes: 0 when no mandatory
 policy is violated (advisory findings are printed but do not fail), 1 when one is, 2 when DIR or the
-config file cannot be used.
+config file cannot be used, 3 when a validator crashes (a bug in the pack, never a pass).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import json
 import re
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from policies.rules import PACK_NAME, POLICIES, PolicySpec
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_BAD_INPUT = 2
+EXIT_POLICY_ERROR = 3
 
 MANIFESTS = "manifests"
 ALL = "all"
@@ -51,6 +53,10 @@ STACK = "(stack)"
 
 class InputError(Exception):
     """DIR or the config file cannot be used; the message says which file and why."""
+
+
+class PolicyError(Exception):
+    """A validator raised: a bug in the pack, not a finding about the stack."""
 
 
 # --- the render ----------------------------------------------------------------------------------
@@ -280,11 +286,18 @@ def evaluate(resources: Sequence[PolicyResource], config: PackConfig | None = No
                     resource.resource_type, resource.props, resource.urn, resource.name, resource.opts,
                     resource.provider, settings,
                 )
-                spec.validate(args, _reporter(found, spec.name, level, labels, resource.urn))
+                _validate(spec, args, _reporter(found, spec.name, level, labels, resource.urn), labels[resource.urn])
         else:
             args = StackValidationArgs(list(resources), settings)
-            spec.validate(args, _reporter(found, spec.name, level, labels))
+            _validate(spec, args, _reporter(found, spec.name, level, labels), STACK)
     return found
+
+
+def _validate(spec: PolicySpec, args: Any, report: Any, subject: str) -> None:
+    try:
+        spec.validate(args, report)
+    except Exception as exc:
+        raise PolicyError(f"policy {spec.name} failed on {subject}: {type(exc).__name__}: {exc}") from exc
 
 
 def format_table(violations: Sequence[Violation]) -> str:
@@ -331,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"policies.check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PolicyError as exc:
+        traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        print(f"policies.check: {exc} (a bug in the policy pack, not a finding)", file=sys.stderr)
+        return EXIT_POLICY_ERROR
 
 
 if __name__ == "__main__":

@@ -243,6 +243,8 @@ SCALER_AUTH_USER_ENV = "SCALER_AUTH_USER"
 SCALER_AUTH_PASSWORD_FILE_ENV = "SCALER_AUTH_PASSWORD_FILE"
 """The scaler requires basic auth on its webhook when both are set (`scaler/settings.py`)."""
 GATEWAY_AUTH_ENV = "basic_auth"
+GATEWAY_AUTH_ON = ("true", "1")
+"""The only values the gateway reads as "on" (anything else, `TRUE` included, leaves auth off)."""
 
 
 def _named_containers(pod: kube.PodTemplate, name: str) -> list[Mapping[str, Any]]:
@@ -280,7 +282,7 @@ def gateway_auth(args: ResourceValidationArgs, report_violation: ReportViolation
                     f"{kube.container_label(container)} does not set {GATEWAY_AUTH_ENV}=true: "
                     "the gateway API and its /system routes take requests without credentials"
                 )
-            elif not kube.is_true(value):
+            elif str(value) not in GATEWAY_AUTH_ON:
                 report_violation(
                     f"{kube.container_label(container)} sets {GATEWAY_AUTH_ENV}={value!r}: "
                     "the gateway API and its /system routes take requests without credentials"

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,15 @@ def test_make_review_keeps_the_contract() -> None:
                             check=True)
     assert "-m components.render --stack prod --out build/render/prod" in result.stdout
     assert "-m policies.check build/render/prod --config policies/config/prod.json" in result.stdout
+
+
+def test_a_crashing_validator_exits_3_never_0(dev_render: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture) -> None:
+    def broken(args: object, report_violation: object) -> None:
+        raise KeyError("spec")
+
+    policies = tuple(replace(s, validate=broken) if s.name == "pod-hardening" else s for s in POLICIES)
+    monkeypatch.setattr(check, "POLICIES", policies)
+    assert check.main([str(dev_render)]) == check.EXIT_POLICY_ERROR
+    error = capsys.readouterr().err
+    assert "policy pod-hardening failed on " in error and "KeyError" in error

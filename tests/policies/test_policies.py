@@ -294,6 +294,14 @@ def test_gateway_auth_off(dev: Objects) -> None:
     assert run("gateway-auth", dev) == [Found(GATEWAY, f"container 'gateway' sets basic_auth='false': {AUTH_OPEN}")]
 
 
+@pytest.mark.parametrize("value", ["TRUE", "yes", ""])
+def test_gateway_auth_only_true_or_1_turns_it_on(dev: Objects, value: str) -> None:
+    set_env(dev.container(names.GATEWAY), "basic_auth", value)
+    assert run("gateway-auth", dev) == [Found(GATEWAY, f"container 'gateway' sets basic_auth={value!r}: {AUTH_OPEN}")]
+    set_env(dev.container(names.GATEWAY), "basic_auth", "1")
+    assert run("gateway-auth", dev) == []
+
+
 def test_gateway_auth_missing(prod: Objects) -> None:
     set_env(prod.container(names.GATEWAY), "basic_auth")
     assert run("gateway-auth", prod) == [Found(GATEWAY, f"container 'gateway' does not set basic_auth=true: {AUTH_OPEN}")]
