@@ -403,3 +403,16 @@ def test_default_max_follows_the_referenced_stack_edition():
         rendered, _ = _run_on_stack(declare, outputs)
         labels = objects(rendered, "Deployment")["plain"]["spec"]["template"]["metadata"]["labels"]
         assert labels[scale_labels.SCALE_MAX] == expected
+
+
+def test_stack_reference_registry_can_be_overridden_by_the_application_team():
+    from components.mock_engine import run_program as run
+
+    def program():
+        platform = PlatformRef.from_stack_reference(PLATFORM_STACK, registry="registry.team.example:443/apps")
+        Function("hello", FunctionArgs(handler=FUNCTIONS_DIR / "hello", lang="python3-http"), platform)
+
+    rendered = run(program, stack_outputs=STACK_OUTPUTS)
+    (image,) = rendered.of_type("docker-build:index:Image")
+    assert image.inputs["tags"][0].startswith("registry.team.example:443/apps/hello:")
+    assert objects(rendered, "Deployment")["hello"]["metadata"]["namespace"] == "shared-fn"
