@@ -13,10 +13,15 @@ CE_IMAGES: dict[str, str] = {
     "faasNetes": "ghcr.io/openfaas/faas-netes:0.18.17",
     "queueWorker": "ghcr.io/openfaas/queue-worker:0.14.2",
     "nats": "nats-streaming:0.25.6",
-    "prometheus": "prom/prometheus:v3.5.0",
-    "alertmanager": "prom/alertmanager:v0.28.1",
+    "prometheus": "prom/prometheus:v3.5.0@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996",
+    "alertmanager": "prom/alertmanager:v0.28.1@sha256:27c475db5fb156cab31d5c18a4251ac7ed567746a2483ff264516437a39b15ba",
 }
-"""OpenFaaS CE images (chart `openfaas` 15.x) and the Prometheus stack."""
+"""OpenFaaS CE images (chart `openfaas` 15.x) and the Prometheus stack.
+
+The Prometheus images carry their digests (tag kept for readers). The OpenFaaS and NATS images are pinned
+by tag only: their digests could not be resolved where this was written (no registry access). Production
+stacks pin them with `scripts/pin-images.py`, which resolves each tag on a machine with registry access and
+writes `faasplane:images` into the stack file; the `pinned-images` policy demands digests in prod."""
 
 PRO_IMAGES: dict[str, str] = {
     "gateway": "ghcr.io/openfaasltd/gateway:0.5.20",
@@ -39,7 +44,7 @@ def resolve_images(edition: str, overrides: Mapping[str, str] | None = None) -> 
     return images
 
 TEMPLATE_IMAGES: dict[str, str] = {
-    "watchdog": "ghcr.io/openfaas/of-watchdog:0.10.7",
+    "watchdog": "ghcr.io/openfaas/of-watchdog:0.11.5",
     "python": "python:3.12-slim-bookworm",
     "golang": "golang:1.23-alpine3.20",
     "runtime": "alpine:3.20",
