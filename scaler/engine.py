@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from scaler import decision as rules
 from scaler.alerts import Alert, FunctionRef, Notification
@@ -24,10 +25,22 @@ from scaler.provider import FunctionInfo, FunctionNotFound, ProviderClient, Prov
 from scaler.settings import POLICY_OPENFAAS, Settings
 from scaler.state import FunctionState, ScalerState
 
+# A payload naming at least this many functions of one namespace reads them with one list call
+# instead of one GET each (a 1,000-alert payload then costs 1 list + the scale calls).
+LIST_THRESHOLD = 16
+
 APPLIED = "applied"
 UNCHANGED = "unchanged"
 SKIPPED = "skipped"
 FAILED = "failed"
+
+
+@dataclass
+class Prefetched:
+    """Functions read with one list call per namespace, with the state version at reading time."""
+
+    infos: dict[FunctionRef, tuple[FunctionInfo, int]] = field(default_factory=dict)
+    namespaces: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -88,16 +101,43 @@ class Scaler:
         groups: dict[FunctionRef, list[Alert]] = {}
         for alert in notification.alerts:
             groups.setdefault(alert.function, []).append(alert)
+        prefetched = await self._prefetch(groups)
         batches = await asyncio.gather(
-            *(self._handle_function(ref, alerts, snapshot) for ref, alerts in groups.items())
+            *(self._handle_function(ref, alerts, snapshot, prefetched) for ref, alerts in groups.items())
         )
         results = sorted((result for batch in batches for result in batch), key=lambda item: item.index)
         for result in results:
             self.metrics.alerts.labels(result.outcome).inc()
         return results
 
+    async def _prefetch(self, groups: dict[FunctionRef, list[Alert]]) -> Prefetched:
+        prefetched = Prefetched()
+        counts = Counter(ref.namespace for ref in groups)
+        for namespace, count in counts.items():
+            if count < LIST_THRESHOLD:
+                continue
+            try:
+                infos = await self.provider.list_functions(namespace)
+            except ProviderError:
+                continue  # fall back to one GET per function
+            prefetched.namespaces.add(namespace)
+            for info in infos:
+                ref = FunctionRef(info.name, namespace)
+                if ref in groups:
+                    prefetched.infos[ref] = (info, self.state.function(ref).version)
+        return prefetched
+
+    async def _read_function(self, ref: FunctionRef, state: FunctionState, prefetched: Prefetched) -> FunctionInfo:
+        """The function as listed for this payload if nothing changed it since, else a fresh GET."""
+        entry = prefetched.infos.get(ref)
+        if entry is not None and entry[1] == state.version:
+            return entry[0]
+        if entry is None and ref.namespace in prefetched.namespaces:
+            raise FunctionNotFound("not-found", ref.key)  # not in the fresh list of its namespace
+        return await self.provider.get_function(ref)
+
     async def _handle_function(
-        self, ref: FunctionRef, alerts: list[Alert], snapshot: LoadSnapshot
+        self, ref: FunctionRef, alerts: list[Alert], snapshot: LoadSnapshot, prefetched: Prefetched
     ) -> list[AlertResult]:
         state = self.state.function(ref)
         state.waiters += 1
@@ -106,7 +146,7 @@ class Scaler:
             async with state.lock:
                 results = []
                 for alert in alerts:
-                    result = await self._handle_alert(ref, state, alert, snapshot)
+                    result = await self._handle_alert(ref, state, alert, snapshot, prefetched)
                     unknown = unknown or result.reason == "unknown-function"
                     results.append(result)
                 return results
@@ -116,7 +156,7 @@ class Scaler:
                 self.state.forget(ref)
 
     async def _handle_alert(
-        self, ref: FunctionRef, state: FunctionState, alert: Alert, snapshot: LoadSnapshot
+        self, ref: FunctionRef, state: FunctionState, alert: Alert, snapshot: LoadSnapshot, prefetched: Prefetched
     ) -> AlertResult:
         def result(outcome: str, reason: str, before: int | None = None, after: int | None = None):
             return AlertResult(alert.index, ref.key, alert.status, outcome, reason, before, after)
@@ -132,7 +172,7 @@ class Scaler:
             self.state.record_resolved(alert)
 
         try:
-            info = await self.provider.get_function(ref)
+            info = await self._read_function(ref, state, prefetched)
         except FunctionNotFound:
             return result(SKIPPED, "unknown-function")
         except ProviderError as error:
@@ -165,6 +205,7 @@ class Scaler:
         if choice.target != current:
             try:
                 await self.provider.scale(ref, choice.target)
+                state.version += 1
                 outcome = APPLIED
             except FunctionNotFound:
                 self._log_decision(ref, current, choice, trigger, "unknown-function")

@@ -43,7 +43,7 @@ class Settings:
     default_namespace: str = "openfaas-fn"
     provider_connect_timeout: float = 3.0
     provider_timeout: float = 10.0
-    provider_concurrency: int = 32
+    provider_concurrency: int = 16
     prometheus_timeout: float = 3.0
     up_period: float = 15.0
     down_period: float = 15.0
@@ -110,7 +110,7 @@ class Settings:
             default_namespace=namespace,
             provider_connect_timeout=seconds("SCALER_PROVIDER_CONNECT_TIMEOUT", 3.0, minimum=0.001),
             provider_timeout=seconds("SCALER_PROVIDER_TIMEOUT", 10.0, minimum=0.001),
-            provider_concurrency=integer("SCALER_PROVIDER_CONCURRENCY", 32, minimum=1) or 32,
+            provider_concurrency=integer("SCALER_PROVIDER_CONCURRENCY", 16, minimum=1) or 16,
             prometheus_timeout=seconds("SCALER_PROMETHEUS_TIMEOUT", 3.0, minimum=0.001),
             up_period=seconds("SCALER_UP_PERIOD", 15.0),
             down_period=seconds("SCALER_DOWN_PERIOD", 15.0),

@@ -27,6 +27,8 @@ class FunctionState:
     last_scale_up: float | None = None
     last_seen_replicas: int | None = None
     waiters: int = 0
+    # Bumped on every replica change the scaler makes; a prefetched read is only used if unchanged.
+    version: int = 0
 
 
 class ScalerState:

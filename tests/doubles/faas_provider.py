@@ -60,6 +60,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,6 +166,7 @@ class FaasProviderDouble:
         self._faults: dict[tuple[str, str], Fault] = {}
         self._calls: list[ScaleCall] = []
         self.requests = 0
+        self.operations: Counter[str] = Counter()  # /system requests by operation: get, scale, list
         self.in_flight = 0
         self.max_in_flight = 0
         self.clients: set[tuple[str, int]] = set()
@@ -201,9 +203,13 @@ class FaasProviderDouble:
             function.offered = max(0.0, float(rps))
 
     def set_fault(
-        self, name: str, namespace: str = DEFAULT_NAMESPACE, *, status: int | None = None,
+        self, name: str | None, namespace: str = DEFAULT_NAMESPACE, *, status: int | None = None,
         hang: float | None = None, operations: Iterable[str] = ("get", "scale"),
     ) -> None:
+        """Make calls for one function fail (`status`) or hang (`hang` seconds, then answer).
+
+        `name=None` with `operations=["list"]` targets the function list of a namespace.
+        """
         with self._lock:
             self._faults[(name, namespace)] = Fault(status, hang, frozenset(operations))
 
@@ -264,6 +270,7 @@ class FaasProviderDouble:
 
     async def _system(self, request: Request, operation: str, handler: Callable[[], Response]) -> Response:
         self.requests += 1
+        self.operations[operation] += 1
         if request.client is not None:
             self.clients.add((request.client.host, request.client.port))
         self.in_flight += 1
@@ -273,7 +280,7 @@ class FaasProviderDouble:
                 return Response("unauthorized", 401, headers={"WWW-Authenticate": 'Basic realm="double"'})
             name = request.path_params.get("name")
             namespace = request.query_params.get("namespace") or DEFAULT_NAMESPACE
-            fault = self._faults.get((name, namespace)) if name else None
+            fault = self._faults.get((name, namespace))
             if fault is not None and operation in fault.operations:
                 if fault.hang is not None:
                     await asyncio.sleep(fault.hang)

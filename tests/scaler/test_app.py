@@ -374,3 +374,40 @@ async def test_httpx_client_errors_are_not_leaked(double):
         response = await h.client.post("/system/alert", content=b'{"alerts": [', headers={"Content-Length": "x"})
         assert response.status_code == 400
 
+
+
+# -- large payloads ------------------------------------------------------------------------------------
+
+
+async def test_a_large_payload_reads_its_functions_with_one_list_call(tmp_path):
+    provider = FaasProviderDouble([DoubleFunction(f"fn-{i}") for i in range(30)])
+    with provider.serve() as url:
+        async with harness(url, policy="openfaas") as h:
+            names = [f"fn-{i}" for i in range(30)] + ["gone-1", "gone-2"]
+            response = await h.alert(*(firing(name) for name in names))
+        outcomes = [(r["function"], r["outcome"]) for r in response.json()["results"]]
+        assert outcomes[-2:] == [("gone-1.openfaas-fn", "skipped"), ("gone-2.openfaas-fn", "skipped")]
+        assert all(outcome == "applied" for _, outcome in outcomes[:30])
+        assert provider.operations == {"list": 1, "scale": 30}
+
+
+async def test_a_failing_list_falls_back_to_one_read_per_function(tmp_path):
+    provider = FaasProviderDouble([DoubleFunction(f"fn-{i}") for i in range(20)])
+    provider.set_fault(None, status=500, operations=["list"])
+    with provider.serve() as url:
+        async with harness(url, policy="openfaas") as h:
+            response = await h.alert(*(firing(f"fn-{i}") for i in range(20)))
+        assert response.status_code == 200
+        assert provider.operations == {"list": 1, "get": 20, "scale": 20}
+
+
+async def test_two_alerts_for_one_function_in_a_large_payload_read_it_again_after_a_change(tmp_path):
+    provider = FaasProviderDouble([DoubleFunction(f"fn-{i}") for i in range(20)])
+    with provider.serve() as url:
+        async with harness(url, policy="openfaas") as h:
+            alerts = [firing(f"fn-{i}") for i in range(20)] + [{**firing("fn-0"), "labels": {
+                "alertname": "Other", "function_name": "fn-0"}}]
+            await h.alert(*alerts)
+        # CE steps of 1 per alert; the second alert starts from the count the first one set
+        assert [call.replicas for call in provider.calls_for("fn-0")] == [2, 3]
+        assert provider.operations == {"list": 1, "get": 1, "scale": 21}
