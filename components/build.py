@@ -14,8 +14,6 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
-from components.config import Registry
-
 IGNORED_PARTS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", "build"})
 
 
@@ -51,28 +49,33 @@ def build_image(
     *,
     context: Path,
     repository: str,
-    registry: Registry,
+    server: pulumi.Input[str],
+    push: bool,
+    username: str | None = None,
+    password: pulumi.Input[str] | None = None,
     dockerfile: Path | None = None,
     build_args: Mapping[str, str] | None = None,
     include: Iterable[str] | None = None,
     parent: pulumi.Resource | None = None,
-    registry_password: pulumi.Input[str] | None = None,
 ) -> tuple[docker_build.Image, pulumi.Output[str]]:
-    """Build and push `registry/repository:<content hash>`; return the image and its digest reference."""
+    """Build `server/repository:<content hash>` and push it; return the image and its digest reference.
+
+    `server` may be an output (a registry exported by another stack).
+    """
     tag = content_hash(context, include, build_args)
-    image_name = f"{registry.server}/{repository}"
-    registries = []
-    if registry.username:
-        registries.append({"address": registry.server, "username": registry.username, "password": registry_password})
+    image_name = pulumi.Output.concat(server, "/", repository)
+    registries = [{"address": server, "username": username, "password": password}] if username else None
     image = docker_build.Image(
         resource_name,
         context={"location": str(context)},
         dockerfile={"location": str(dockerfile)} if dockerfile else None,
         build_args=dict(build_args or {}),
-        tags=[f"{image_name}:{tag}"],
-        push=registry.push,
-        registries=registries or None,
+        tags=[pulumi.Output.concat(image_name, ":", tag)],
+        push=push,
+        registries=registries,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    reference = image.digest.apply(lambda digest: f"{image_name}@{digest}" if digest else f"{image_name}:{tag}")
+    reference = pulumi.Output.all(image_name, image.digest).apply(
+        lambda parts: f"{parts[0]}@{parts[1]}" if parts[1] else f"{parts[0]}:{tag}"
+    )
     return image, reference

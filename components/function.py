@@ -33,7 +33,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from components import build, k8s, names
-from components.config import Registry, Resources, duration_seconds, go_duration
+from components.config import Resources, duration_seconds, go_duration
 from components.errors import UserError
 from components.images import TEMPLATE_IMAGES
 from scaler import labels as scale_labels
@@ -938,42 +938,17 @@ class Function(pulumi.ComponentResource):
         context = render_build_context(name, tmpl, handler, BUILD_DIR / name) if tmpl.render_context else handler
         repository = args.image or name
         build_args = {k: _str(v) for k, v in args.build_args.items()}
-        if isinstance(target.registry_server, str):
-            registry = Registry(
-                server=target.registry_server, push=target.registry_push, username=target.registry_username
-            )
-            return build.build_image(
-                f"{name}-image",
-                context=context,
-                repository=repository,
-                registry=registry,
-                build_args=build_args,
-                parent=self,
-                registry_password=target.registry_password,
-            )
-        # The registry is an output of another stack: same content-hash tag and digest reference as
-        # `build.build_image`, with the image name computed from the output.
-        tag = build.content_hash(context, None, build_args)
-        image_name = pulumi.Output.concat(target.registry_server, "/", repository)
-        registries = None
-        if target.registry_username:
-            registries = [
-                {"address": target.registry_server, "username": target.registry_username,
-                 "password": target.registry_password}
-            ]
-        image = docker_build.Image(
+        return build.build_image(
             f"{name}-image",
-            context={"location": str(context)},
-            build_args=build_args,
-            tags=[pulumi.Output.concat(image_name, ":", tag)],
+            context=context,
+            repository=repository,
+            server=target.registry_server,
             push=target.registry_push,
-            registries=registries,
-            opts=pulumi.ResourceOptions(parent=self),
+            username=target.registry_username,
+            password=target.registry_password,
+            build_args=build_args,
+            parent=self,
         )
-        reference = pulumi.Output.all(image_name, image.digest).apply(
-            lambda parts: f"{parts[0]}@{parts[1]}" if parts[1] else f"{parts[0]}:{tag}"
-        )
-        return image, reference
 
     def _deployment_spec(
         self,

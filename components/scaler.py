@@ -84,9 +84,11 @@ class ScalerService(pulumi.ComponentResource):
                 dockerfile=DOCKERFILE,
                 include=BUILD_INCLUDE,
                 repository=IMAGE_REPOSITORY,
-                registry=config.registry,
+                server=config.registry.server,
+                push=config.registry.push,
+                username=config.registry.username,
+                password=password,
                 parent=self,
-                registry_password=password,
             )
 
         port = {"http": names.SCALER_PORT}
