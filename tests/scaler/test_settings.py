@@ -1,0 +1,104 @@
+"""Environment variables -> Settings; a bad value stops the process with a message naming it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scaler.settings import Settings, SettingsError
+from tests.doubles.processes import REPO_ROOT
+
+BASE = {"SCALER_PROVIDER_URL": "http://gateway.openfaas:8080/"}
+
+
+def test_defaults():
+    settings = Settings.from_env(BASE)
+    assert settings.provider_url == "http://gateway.openfaas:8080"
+    assert (settings.listen_host, settings.listen_port) == ("0.0.0.0", 8080)
+    assert settings.policy == "proportional"
+    assert settings.max_replicas_cap is None
+    assert settings.default_namespace == "openfaas-fn"
+    assert settings.idle_namespaces == ("openfaas-fn",)
+    assert (settings.provider_connect_timeout, settings.provider_timeout) == (3.0, 10.0)
+    assert settings.provider_concurrency == 16
+    assert settings.prometheus_url is None
+    assert not settings.auth_required
+
+
+def test_every_variable_is_read(tmp_path):
+    provider_password = tmp_path / "provider"
+    provider_password.write_text("p4ss\n")
+    auth_password = tmp_path / "auth"
+    auth_password.write_text("s3cret")
+    settings = Settings.from_env({
+        **BASE,
+        "SCALER_LISTEN": "[::1]:9000",
+        "SCALER_PROVIDER_USER": "admin", "SCALER_PROVIDER_PASSWORD_FILE": str(provider_password),
+        "SCALER_AUTH_USER": "am", "SCALER_AUTH_PASSWORD_FILE": str(auth_password),
+        "SCALER_PROMETHEUS_URL": "http://prometheus:9090",
+        "SCALER_POLICY": "OpenFaaS",
+        "SCALER_MAX_REPLICAS_CAP": "5",
+        "SCALER_DEFAULT_NAMESPACE": "fns",
+        "SCALER_PROVIDER_CONNECT_TIMEOUT": "1s", "SCALER_PROVIDER_TIMEOUT": "2500ms",
+        "SCALER_PROVIDER_CONCURRENCY": "4", "SCALER_PROMETHEUS_TIMEOUT": "2",
+        "SCALER_UP_PERIOD": "30s", "SCALER_DOWN_PERIOD": "1m", "SCALER_FALLBACK_STEP_INTERVAL": "25s",
+        "SCALER_RECONCILE_INTERVAL": "5s", "SCALER_IDLE_INTERVAL": "1m",
+        "SCALER_IDLE_NAMESPACES": "fns, team-a", "SCALER_SHUTDOWN_TIMEOUT": "5s", "SCALER_LOG_LEVEL": "DEBUG",
+    })
+    assert (settings.listen_host, settings.listen_port) == ("::1", 9000)
+    assert (settings.provider_user, settings.provider_password) == ("admin", "p4ss")
+    assert (settings.auth_user, settings.auth_password) == ("am", "s3cret") and settings.auth_required
+    assert settings.policy == "openfaas" and settings.max_replicas_cap == 5
+    assert settings.default_namespace == "fns" and settings.idle_namespaces == ("fns", "team-a")
+    assert (settings.provider_connect_timeout, settings.provider_timeout, settings.prometheus_timeout) == (1, 2.5, 2)
+    assert (settings.up_period, settings.down_period, settings.fallback_step_interval) == (30, 60, 25)
+    assert (settings.reconcile_interval, settings.idle_interval, settings.shutdown_timeout) == (5, 60, 5)
+    assert settings.provider_concurrency == 4 and settings.log_level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "SCALER_PROVIDER_URL"),
+        ({"SCALER_PROVIDER_URL": "gateway:8080"}, "SCALER_PROVIDER_URL"),
+        ({"SCALER_PROVIDER_URL": "ftp://gateway"}, "SCALER_PROVIDER_URL"),
+        ({**BASE, "SCALER_LISTEN": "8080"}, "SCALER_LISTEN"),
+        ({**BASE, "SCALER_LISTEN": "0.0.0.0:99999"}, "SCALER_LISTEN"),
+        ({**BASE, "SCALER_POLICY": "fast"}, "SCALER_POLICY"),
+        ({**BASE, "SCALER_MAX_REPLICAS_CAP": "0"}, "SCALER_MAX_REPLICAS_CAP"),
+        ({**BASE, "SCALER_MAX_REPLICAS_CAP": "five"}, "SCALER_MAX_REPLICAS_CAP"),
+        ({**BASE, "SCALER_DEFAULT_NAMESPACE": "Open_FaaS"}, "SCALER_DEFAULT_NAMESPACE"),
+        ({**BASE, "SCALER_PROVIDER_TIMEOUT": "soon"}, "SCALER_PROVIDER_TIMEOUT"),
+        ({**BASE, "SCALER_PROVIDER_TIMEOUT": "0"}, "SCALER_PROVIDER_TIMEOUT"),
+        ({**BASE, "SCALER_PROVIDER_CONCURRENCY": "0"}, "SCALER_PROVIDER_CONCURRENCY"),
+        ({**BASE, "SCALER_PROMETHEUS_URL": "prometheus"}, "SCALER_PROMETHEUS_URL"),
+        ({**BASE, "SCALER_AUTH_USER": "admin"}, "SCALER_AUTH_PASSWORD_FILE"),
+        ({**BASE, "SCALER_AUTH_PASSWORD_FILE": "/x"}, "SCALER_AUTH_USER"),
+        ({**BASE, "SCALER_PROVIDER_USER": "a", "SCALER_PROVIDER_PASSWORD_FILE": "/nonexistent"},
+         "SCALER_PROVIDER_PASSWORD_FILE"),
+        ({**BASE, "SCALER_IDLE_NAMESPACES": "ok,Not_OK"}, "SCALER_IDLE_NAMESPACES"),
+        ({**BASE, "SCALER_LOG_LEVEL": "loud"}, "SCALER_LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_variable(env, variable):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: expected")
+
+
+def test_empty_password_file_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(SettingsError, match="SCALER_AUTH_PASSWORD_FILE"):
+        Settings.from_env({**BASE, "SCALER_AUTH_USER": "a", "SCALER_AUTH_PASSWORD_FILE": str(empty)})
+
+
+def test_the_process_exits_at_start_with_the_message():
+    env = {"PATH": "/usr/bin:/bin", "SCALER_PROVIDER_URL": "http://x", "SCALER_POLICY": "fast"}
+    done = subprocess.run([sys.executable, "-m", "scaler"], env=env, cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2
+    assert "SCALER_POLICY: expected proportional or openfaas, got 'fast'" in done.stderr
