@@ -1,0 +1,134 @@
+"""Alert-driven scaling end to end on loopback: the double's gateway metrics, the real Prometheus and
+Alertmanager with the dev stack's rendered configuration, and `python -m scaler` with the dev stack's
+rendered environment (see tests/loop/harness.py for what is rewritten and why).
+
+One function gets a load step while a second stays idle. The busy one must reach what the load needs,
+stay within [min, max], not move while the load is steady (repeated notifications are no-ops), come
+back to min only after the load stops and its stabilization window has passed; the idle one is never
+touched. Every process is stopped by PID, also when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from components import monitoring_config as mc
+from tests.loop import harness
+from tests.loop.harness import LoopFunction, running_loop
+
+CAPACITY_RPS = 4.0
+LOAD_RPS = 3 * CAPACITY_RPS
+DOWN_WINDOW_S = 5.0
+HOLD_S = 8.0
+"""Steady load after the target is reached: several repeat notifications (repeatInterval 2s)."""
+
+BUSY = LoopFunction("busy", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
+IDLE = LoopFunction("idle", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
+
+_MISSING = [tool for tool in (harness.PROMETHEUS_BIN, harness.ALERTMANAGER_BIN) if shutil.which(tool) is None]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture
+def loop() -> Iterator[harness.Loop]:
+    pids: dict[str, int] = {}
+    try:
+        with running_loop([BUSY, IDLE]) as running:
+            pids = running.pids()
+            yield running
+    finally:
+        alive = {name: pid for name, pid in pids.items() if not _gone(pid)}
+        assert not alive, f"still running after the loop stopped: {alive}"
+
+
+@pytest.mark.live
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(bool(_MISSING), reason=f"needs {', '.join(_MISSING)} (Debian packages prometheus, prometheus-alertmanager)")
+def test_load_step_scales_busy_function_up_holds_then_back_down_and_leaves_idle_alone(loop: harness.Loop) -> None:
+    bound = harness.pipeline_bound_s(loop.config)
+    need = BUSY.need(LOAD_RPS)
+    assert need == 3 and BUSY.min < need < BUSY.max, "the step must need more than min and less than max"
+    assert loop.replicas("busy") == BUSY.min and loop.replicas("idle") == IDLE.min
+
+    t0 = loop.set_load("busy", LOAD_RPS)
+    reached = loop.wait_for(f"busy at {need} replicas", lambda: loop.replicas("busy") >= need, timeout=6 * bound)
+
+    # Steady load: notifications keep coming (repeatInterval), the replica count does not move.
+    holds_before = loop.scaler_counter("scaler_decisions_total", function="busy.openfaas-fn", direction="none")
+    steady = loop.observe("busy", HOLD_S)
+    assert {replicas for _, replicas in steady} == {need}, f"replicas moved under steady load: {steady}"
+    holds = loop.scaler_counter("scaler_decisions_total", function="busy.openfaas-fn", direction="none") - holds_before
+    assert holds >= 2, f"only {holds} repeated firing decisions during {HOLD_S}s of steady load:\n{loop.logs()}"
+
+    stopped = loop.set_load("busy", CAPACITY_RPS * harness.STOP_FRACTION)
+    back = loop.wait_for("busy back at min", lambda: loop.replicas("busy") == BUSY.min, timeout=60)
+
+    calls = loop.calls("busy")
+    assert calls, "the scaler never called the provider"
+    assert all(call.status == 202 and call.applied == call.replicas for call in calls), calls
+    assert all(BUSY.min <= call.replicas <= BUSY.max for call in calls), calls
+    up = [call for call in calls if call.time < stopped]
+    down = [call for call in calls if call.time >= stopped]
+    # Up: a non-decreasing climb to exactly the need, all before the hold began (repeats were no-ops).
+    assert [c.replicas for c in up] == sorted(c.replicas for c in up) and up[-1].replicas == need, calls
+    assert all(call.time <= reached for call in up), f"replicas moved during steady load: {calls}"
+    # Down: only after the load stopped and the stabilization window passed, never back up.
+    assert down and [c.replicas for c in down] == sorted((c.replicas for c in down), reverse=True), calls
+    # The window counts from the last firing decision (the alert stays firing for a while after the
+    # load stops); the first step down comes once it has passed, within a couple of reconcile ticks.
+    last_firing = max(e["mono"] for e in loop.scaler_decisions("busy") if e.get("trigger") == "firing")
+    assert stopped < last_firing, "no firing notification after the load stopped: the window check is void"
+    assert last_firing + DOWN_WINDOW_S - 0.2 <= down[0].time <= last_firing + DOWN_WINDOW_S + 4.0, (
+        f"first step down {down[0].time - last_firing:.1f}s after the last firing decision; window {DOWN_WINDOW_S}s"
+    )
+    assert down[-1].replicas == BUSY.min
+    # The idle function was never touched.
+    assert loop.calls("idle") == [] and loop.replicas("idle") == IDLE.min
+    print(f"\nreached {need} replicas {reached - t0:.1f}s after the step (pipeline bound {bound:.1f}s); "
+          f"back at min {back - stopped:.1f}s after the load stopped; {len(calls)} scale calls")
+
+
+def test_loopback_config_differs_from_the_dev_render_only_in_addresses(tmp_path) -> None:
+    at = harness.Addresses(
+        double="http://127.0.0.1:1001", scaler="http://127.0.0.1:1002", prometheus="http://127.0.0.1:1003",
+        alertmanager="http://127.0.0.1:1004", password_file=tmp_path / "pw",
+    )
+    rendered = harness.rendered_documents()
+    loopback = harness.loopback_documents(harness.stack_config(), at)
+    harness.check_against_render(loopback, rendered)
+    # The intervals really are the shortened ones, through the stack config.
+    assert rendered[mc.PROMETHEUS_FILE]["global"]["evaluation_interval"] == "1s"
+    assert rendered[mc.ALERTMANAGER_FILE]["route"]["group_wait"] == "1s"
+    assert rendered[mc.RULES_FILE]["groups"][0]["rules"][0]["for"] == "2s"
+    assert loopback[mc.PROMETHEUS_FILE]["scrape_configs"][0]["static_configs"] == [{"targets": ["127.0.0.1:1001"]}]
+    # And any other difference is caught.
+    loopback[mc.RULES_FILE]["groups"][0]["rules"][0]["for"] = "1s"
+    with pytest.raises(AssertionError, match=r"rules.yml.*for"):
+        harness.check_against_render(loopback, rendered)
+
+
+def test_scaler_env_is_the_rendered_one_with_loopback_addresses(tmp_path) -> None:
+    at = harness.Addresses(
+        double="http://127.0.0.1:1001", scaler="http://127.0.0.1:1002", prometheus="http://127.0.0.1:1003",
+        alertmanager="http://127.0.0.1:1004", password_file=tmp_path / "pw",
+    )
+    rendered = harness.rendered_documents()["scaler-env"]
+    env = harness.scaler_env_from_render(rendered, at)
+    assert env["SCALER_PROVIDER_URL"] == at.double and env["SCALER_PROMETHEUS_URL"] == at.prometheus
+    unchanged = set(rendered) - {
+        "SCALER_PROVIDER_URL", "SCALER_PROMETHEUS_URL", "SCALER_PROVIDER_PASSWORD_FILE",
+        "SCALER_AUTH_PASSWORD_FILE", "SCALER_LISTEN",
+    }
+    assert unchanged and all(env[key] == rendered[key] for key in unchanged)
+    assert "SCALER_LISTEN" not in env
