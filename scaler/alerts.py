@@ -142,8 +142,8 @@ def parse_notification(payload: object, default_namespace: str) -> Notification:
         ends_at = _optional_str(raw, "endsAt", f"{where}.endsAt", errors)
         function_name = _optional_str(labels, "function_name", f"{where}.labels.function_name", errors)
         alertname = _optional_str(labels, "alertname", f"{where}.labels.alertname", errors)
-        if alert_status is None:
-            errors.append(f"{where}.status is missing (and the payload has no status)")
+        if not alert_status:
+            errors.append(f"{where}.status is missing or empty (and so is the payload's)")
             continue
         if errors:
             continue
