@@ -1,0 +1,197 @@
+"""Reaction benchmark: a load step from 1x to 8x one replica's capacity, through the whole loop.
+
+    python -m benchmarks.reaction [--json FILE]
+
+Runs the loopback harness of tests/loop (the double's gateway metrics, the real Prometheus and
+Alertmanager with the dev stack's rendered config and shortened intervals, `python -m scaler`) twice
+in one run, once with SCALER_POLICY=openfaas and once with proportional, each on fresh processes. For
+each it reports the seconds from the step to the needed replica count, the replica-seconds of
+under-provisioning, the number of scale calls, and the configured pipeline bound (scrape + evaluation
++ for + group_wait). Target: proportional reaches the need at least 4x sooner than openfaas, and
+within 2x the pipeline bound.
+
+Function: one replica serves CAPACITY rps (labels type=capacity, target = in-flight of one replica at
+full capacity, target-proportion 1); max 10 so that 8x needs 8 <= max, factor 10 (the CE default,
+so the openfaas policy steps +1 per notification); SCALER_MAX_REPLICAS_CAP unset (a Pro-like provider:
+the dev stack's CE cap of 5 would make 8 unreachable for both policies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.loop import harness
+from tests.loop.harness import Call, LoopFunction, running_loop
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "reaction.json"
+POLICIES = ("openfaas", "proportional")
+CAPACITY_RPS = 4.0
+"""One replica's capacity: 1x (4 rps) stays under the dev alert threshold (5 rps), 8x (32 rps) is far above."""
+STEP = 8
+MAX_REPLICAS = 10
+SETTLE_S = 12.0
+"""1x load before the step: longer than the alert's rate window (10s), so the step starts from steady state."""
+HORIZON_S = 45.0
+"""Every run is measured over the same span after the step (extended if the need is not reached yet)."""
+DEADLINE_S = 150.0
+SPEEDUP_TARGET = 4.0
+BOUND_FACTOR_TARGET = 2.0
+
+
+def busy_function() -> LoopFunction:
+    return LoopFunction("busy", CAPACITY_RPS, min=1, max=MAX_REPLICAS, down_window="5s")
+
+
+def timeline(calls: list[Call], start: int, t0: float, end: float) -> list[tuple[float, int]]:
+    """(seconds after the step, replicas from then on), starting with the count at the step."""
+    points = [(0.0, start)]
+    for call in calls:
+        if t0 <= call.time <= end and call.applied is not None:
+            points.append((call.time - t0, call.applied))
+    return points
+
+
+def underprovisioned(points: list[tuple[float, int]], need: int, horizon: float) -> float:
+    """Integral over [0, horizon] of max(0, need - replicas)."""
+    total = 0.0
+    for (at, replicas), (until, _) in zip(points, [*points[1:], (horizon, 0)], strict=True):
+        total += max(0, need - replicas) * max(0.0, min(until, horizon) - at)
+    return total
+
+
+def overprovisioned(points: list[tuple[float, int]], need: int, horizon: float) -> float:
+    total = 0.0
+    for (at, replicas), (until, _) in zip(points, [*points[1:], (horizon, 0)], strict=True):
+        total += max(0, replicas - need) * max(0.0, min(until, horizon) - at)
+    return total
+
+
+def run_policy(policy: str, log_dir: Path | None = None) -> dict[str, Any]:
+    busy = busy_function()
+    idle = LoopFunction("idle", CAPACITY_RPS, min=1, max=MAX_REPLICAS)
+    need = busy.need(STEP * CAPACITY_RPS)
+    env = {"SCALER_POLICY": policy, "SCALER_MAX_REPLICAS_CAP": None}
+    workdir = None if log_dir is None else log_dir / policy
+    with running_loop([busy, idle], scaler_env=env, workdir=workdir) as loop:
+        loop.set_load("busy", CAPACITY_RPS)
+        settled = loop.observe("busy", SETTLE_S, poll=0.5)
+        if loop.calls("busy") or any(replicas != busy.min for _, replicas in settled):
+            raise RuntimeError(f"{policy}: the 1x load already scaled the function:\n{loop.logs()}")
+        t0 = loop.set_load("busy", STEP * CAPACITY_RPS)
+        reached: float | None = None
+        deadline = t0 + DEADLINE_S
+        while time.monotonic() < max(t0 + HORIZON_S, reached or deadline) and time.monotonic() < deadline:
+            loop.check_alive()
+            if reached is None and loop.replicas("busy") >= need:
+                reached = time.monotonic()
+            time.sleep(0.1)
+        calls = loop.calls("busy")
+        idle_calls = loop.calls("idle")
+        bound = harness.pipeline_bound_s(loop.config)
+        config = loop.config
+    horizon = max(HORIZON_S, (reached - t0) if reached else DEADLINE_S)
+    points = timeline(calls, busy.min, t0, t0 + horizon)
+    time_to_target = next((at for at, replicas in points if replicas >= need), None)
+    return {
+        "time_to_target_s": None if time_to_target is None else round(time_to_target, 2),
+        "underprovisioned_replica_s": round(underprovisioned(points, need, horizon), 1),
+        "scale_calls": sum(1 for call in calls if t0 <= call.time <= t0 + horizon),
+        "first_scale_s": round(points[1][0], 2) if len(points) > 1 else None,
+        "overprovisioned_replica_s": round(overprovisioned(points, need, horizon), 1),
+        "replicas_at_end": points[-1][1],
+        "timeline": [[round(at, 2), replicas] for at, replicas in points],
+        "idle_function_calls": len(idle_calls),
+        "measured_over_s": horizon,
+        "_bound": bound,
+        "_config": config,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reaction", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write results here (default {DEFAULT_JSON})")
+    parser.add_argument("--logs", type=Path, help="keep each run's configs and process logs under this directory")
+    args = parser.parse_args(argv)
+
+    results = {policy: run_policy(policy, args.logs) for policy in POLICIES}
+    bound = results["proportional"].pop("_bound")
+    config = results["proportional"].pop("_config")
+    results["openfaas"].pop("_bound")
+    results["openfaas"].pop("_config")
+    busy = busy_function()
+    need = busy.need(STEP * CAPACITY_RPS)
+    slow, fast = results["openfaas"]["time_to_target_s"], results["proportional"]["time_to_target_s"]
+    speedup = None if not slow or not fast else round(slow / fast, 2)
+    report: dict[str, Any] = {
+        "pipeline_bound_s": bound,
+        "openfaas": results["openfaas"],
+        "proportional": results["proportional"],
+        "target": {
+            "speedup": speedup,
+            "speedup_at_least": SPEEDUP_TARGET,
+            "speedup_met": speedup is not None and speedup >= SPEEDUP_TARGET,
+            "proportional_within_s": BOUND_FACTOR_TARGET * bound,
+            "proportional_within_bound_met": fast is not None and fast <= BOUND_FACTOR_TARGET * bound,
+        },
+        "setup": {
+            "load_rps_before": CAPACITY_RPS,
+            "load_rps_after": STEP * CAPACITY_RPS,
+            "capacity_rps_per_replica": CAPACITY_RPS,
+            "needed_replicas": need,
+            "function_labels": busy.labels,
+            "provider": (
+                "Pro-like: SCALER_MAX_REPLICAS_CAP unset (the dev stack's CE cap of 5 would make 8 unreachable)"
+            ),
+            "alert": {
+                "threshold_rps": config.alert_rule.threshold_rps,
+                "rate_window": config.alert_rule.rate_window,
+                "for": config.alert_rule.for_,
+            },
+            "prometheus": {
+                "scrape_interval": config.prometheus.gateway_scrape_interval,
+                "evaluation_interval": config.prometheus.evaluation_interval,
+            },
+            "alertmanager": {
+                "group_wait": config.alertmanager.group_wait,
+                "group_interval": config.alertmanager.group_interval,
+                "repeat_interval": config.alertmanager.repeat_interval,
+            },
+            "scaler_knobs": harness.SCALER_KNOBS,
+        },
+    }
+
+    print(f"load step {CAPACITY_RPS:g} -> {STEP * CAPACITY_RPS:g} rps ({STEP}x one replica), need {need} replicas "
+          f"(max {MAX_REPLICAS}, no provider cap); pipeline bound {bound:g}s "
+          f"(scrape {config.prometheus.gateway_scrape_interval} + eval {config.prometheus.evaluation_interval} "
+          f"+ for {config.alert_rule.for_} + group_wait {config.alertmanager.group_wait}), "
+          f"repeat_interval {config.alertmanager.repeat_interval}")
+    header = (
+        f"{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}{'over (rep-s)':>14}{'calls':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for policy in POLICIES:
+        row = results[policy]
+        to_need = "never" if row["time_to_target_s"] is None else f"{row['time_to_target_s']:.1f}"
+        first = "-" if row["first_scale_s"] is None else f"{row['first_scale_s']:.1f}"
+        print(f"{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
+              f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7}")
+    target = report["target"]
+    print(f"speedup {speedup}x (target >= {SPEEDUP_TARGET:g}x: {'met' if target['speedup_met'] else 'NOT met'}); "
+          f"proportional {fast}s vs 2 x bound = {BOUND_FACTOR_TARGET * bound:g}s "
+          f"({'met' if target['proportional_within_bound_met'] else 'NOT met'})")
+
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
