@@ -183,7 +183,8 @@ def create_app(
         load = None
         if settings.prometheus_url:
             load = PrometheusLoad(
-                settings.prometheus_url, timeout=settings.prometheus_timeout, metrics=metrics
+                settings.prometheus_url, timeout=settings.prometheus_timeout, rate_window=settings.rate_window,
+                metrics=metrics,
             )
             owned.append(load.aclose)
         scaler = Scaler(settings, provider, load, metrics)

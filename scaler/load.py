@@ -18,14 +18,19 @@ import httpx
 from scaler.labels import TYPE_CAPACITY, TYPE_RPS
 from scaler.metrics import ScalerMetrics
 
-RATE_WINDOW = "30s"
-QUERIES = {
-    TYPE_RPS: f"sum by (function_name) (rate(gateway_function_invocation_total[{RATE_WINDOW}]))",
-    TYPE_CAPACITY: (
-        "sum by (function_name) (gateway_function_invocation_started)"
-        " - sum by (function_name) (gateway_function_invocation_total)"
-    ),
-}
+DEFAULT_RATE_WINDOW = 30.0
+
+
+def load_queries(rate_window: float = DEFAULT_RATE_WINDOW) -> dict[str, str]:
+    """PromQL per load type: rps over `rate_window` seconds, and in-flight requests."""
+    window = f"{max(1, round(rate_window))}s"
+    return {
+        TYPE_RPS: f"sum by (function_name) (rate(gateway_function_invocation_total[{window}]))",
+        TYPE_CAPACITY: (
+            "sum by (function_name) (gateway_function_invocation_started)"
+            " - sum by (function_name) (gateway_function_invocation_total)"
+        ),
+    }
 
 
 class LoadSource(Protocol):
@@ -38,9 +43,10 @@ class LoadSource(Protocol):
 
 class PrometheusLoad:
     def __init__(
-        self, base_url: str, *, timeout: float = 3.0, metrics: ScalerMetrics | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, base_url: str, *, timeout: float = 3.0, rate_window: float = DEFAULT_RATE_WINDOW,
+        metrics: ScalerMetrics | None = None, transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._queries = load_queries(rate_window)
         self._metrics = metrics
         self._timeout = timeout
         self._client = httpx.AsyncClient(
@@ -52,7 +58,7 @@ class PrometheusLoad:
         await self._client.aclose()
 
     async def loads(self, kind: str) -> Mapping[str, float] | None:
-        promql = QUERIES.get(kind)
+        promql = self._queries.get(kind)
         if promql is None:
             return None
         result = await self.query(promql)

@@ -45,6 +45,7 @@ class Settings:
     provider_timeout: float = 10.0
     provider_concurrency: int = 16
     prometheus_timeout: float = 3.0
+    rate_window: float = 30.0
     up_period: float = 15.0
     down_period: float = 15.0
     fallback_step_interval: float = 20.0
@@ -112,6 +113,7 @@ class Settings:
             provider_timeout=seconds("SCALER_PROVIDER_TIMEOUT", 10.0, minimum=0.001),
             provider_concurrency=integer("SCALER_PROVIDER_CONCURRENCY", 16, minimum=1) or 16,
             prometheus_timeout=seconds("SCALER_PROMETHEUS_TIMEOUT", 3.0, minimum=0.001),
+            rate_window=seconds("SCALER_RATE_WINDOW", 30.0, minimum=1.0),
             up_period=seconds("SCALER_UP_PERIOD", 15.0),
             down_period=seconds("SCALER_DOWN_PERIOD", 15.0),
             fallback_step_interval=seconds("SCALER_FALLBACK_STEP_INTERVAL", 20.0),

@@ -117,6 +117,8 @@ async def test_rps_load_query():
     loads = await prometheus(answer).loads("rps")
     assert loads == {"echo.openfaas-fn": 12.5, "sum.team-a": 3.0}
     assert asked == ["sum by (function_name) (rate(gateway_function_invocation_total[30s]))"]
+    await PrometheusLoad("http://p", rate_window=5, transport=httpx.MockTransport(answer)).loads("rps")
+    assert asked[-1] == "sum by (function_name) (rate(gateway_function_invocation_total[5s]))"
 
 
 async def test_capacity_load_is_never_negative():

@@ -42,7 +42,7 @@ def test_every_variable_is_read(tmp_path):
         "SCALER_MAX_REPLICAS_CAP": "5",
         "SCALER_DEFAULT_NAMESPACE": "fns",
         "SCALER_PROVIDER_CONNECT_TIMEOUT": "1s", "SCALER_PROVIDER_TIMEOUT": "2500ms",
-        "SCALER_PROVIDER_CONCURRENCY": "4", "SCALER_PROMETHEUS_TIMEOUT": "2",
+        "SCALER_PROVIDER_CONCURRENCY": "4", "SCALER_PROMETHEUS_TIMEOUT": "2", "SCALER_RATE_WINDOW": "1m",
         "SCALER_UP_PERIOD": "30s", "SCALER_DOWN_PERIOD": "1m", "SCALER_FALLBACK_STEP_INTERVAL": "25s",
         "SCALER_RECONCILE_INTERVAL": "5s", "SCALER_IDLE_INTERVAL": "1m",
         "SCALER_IDLE_NAMESPACES": "fns, team-a", "SCALER_SHUTDOWN_TIMEOUT": "5s", "SCALER_LOG_LEVEL": "DEBUG",
@@ -56,6 +56,7 @@ def test_every_variable_is_read(tmp_path):
     assert (settings.up_period, settings.down_period, settings.fallback_step_interval) == (30, 60, 25)
     assert (settings.reconcile_interval, settings.idle_interval, settings.shutdown_timeout) == (5, 60, 5)
     assert settings.provider_concurrency == 4 and settings.log_level == "debug"
+    assert settings.rate_window == 60
 
 
 @pytest.mark.parametrize(
@@ -80,6 +81,7 @@ def test_every_variable_is_read(tmp_path):
          "SCALER_PROVIDER_PASSWORD_FILE"),
         ({**BASE, "SCALER_IDLE_NAMESPACES": "ok,Not_OK"}, "SCALER_IDLE_NAMESPACES"),
         ({**BASE, "SCALER_LOG_LEVEL": "loud"}, "SCALER_LOG_LEVEL"),
+        ({**BASE, "SCALER_RATE_WINDOW": "500ms"}, "SCALER_RATE_WINDOW"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable):
