@@ -1,5 +1,5 @@
-"""The whole thing on a machine with docker, kind and the Pulumi CLI: `make up`, call `sum`, put load on
-it, watch its replicas grow and come back, `make down`.
+"""The whole thing on a machine with docker, kind and the Pulumi CLI: `make up` (twice: the second run
+must change nothing), call `sum`, put load on it, watch its replicas grow and come back, `make down`.
 
 It takes 10-20 minutes and creates (then deletes) the kind cluster `faasplane` and the registry
 container `kind-registry`, so besides the tools it needs `FAASPLANE_E2E_KIND=1`. Where a tool is
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -75,6 +76,20 @@ def _output(name: str, *, secret: bool = False) -> str:
     ).stdout.strip()
 
 
+def _summary_changes(output: str) -> list[str]:
+    """Lines of the last `Resources:` summary of a `pulumi up` that are not `N unchanged`."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == "Resources:"]
+    assert starts, f"no Resources: summary in the pulumi output:\n{output[-3000:]}"
+    changes = []
+    for line in lines[starts[-1] + 1:]:
+        if not line.strip():
+            break
+        if not re.fullmatch(r"\s*\d+ unchanged", line):
+            changes.append(line.strip())
+    return changes
+
+
 def _cluster_exists() -> bool:
     listed = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, timeout=60, check=False)
     return kind_config.CLUSTER_NAME in listed.stdout.split()
@@ -90,6 +105,11 @@ def platform() -> Iterator[tuple[str, str]]:
         assert up.returncode == 0, f"make up failed:\n{up.stdout[-4000:]}\n{up.stderr[-4000:]}"
         url = _output("externalGatewayUrl").rstrip("/")
         assert f"curl -s -d '1 2 3' {url}/function/sum" in up.stdout
+        again = subprocess.run([str(ROOT / "scripts" / "up.sh")], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        assert again.returncode == 0, f"make up again failed:\n{again.stdout[-4000:]}\n{again.stderr[-4000:]}"
+        assert "creating" not in again.stderr, f"the second make up created something:\n{again.stderr}"
+        changes = _summary_changes(again.stdout)
+        assert not changes, f"the second make up changed the stack: {changes}"
         yield url, _output("adminPassword", secret=True)
     finally:
         if not existed:

@@ -181,3 +181,13 @@ def test_down_destroys_then_deletes_cluster_and_registry_and_is_safe_to_repeat(
 def test_scripts_are_executable() -> None:
     for script in ("up.sh", "down.sh"):
         assert os.access(kind_config.ROOT / "scripts" / script, os.X_OK)
+
+
+def test_the_e2e_idempotence_check_reads_the_pulumi_summary() -> None:
+    from tests.e2e_kind.test_kind_cluster import _summary_changes
+
+    assert _summary_changes("Updating (dev)\n\nResources:\n    35 unchanged\n\nDuration: 4s\n") == []
+    changed = "Resources:\n    ~ 1 updated\n    + 2 created\n    32 unchanged\n\nDuration: 9s\n"
+    assert _summary_changes(changed) == ["~ 1 updated", "+ 2 created"]
+    with pytest.raises(AssertionError, match="no Resources: summary"):
+        _summary_changes("error: could not connect")
