@@ -18,7 +18,8 @@ Rules of the `proportional` policy:
   desired count (or `min` without a measurement). The target is the highest recommendation kept
   in the last `down.window` (which includes the targets chosen while firing), never above the
   current count, and never below half the count at the start of the current down period
-  (`Limits.down_period`), so each step at most halves and duplicates do not halve twice.
+  (`Limits.down_period`), so each step at most halves and duplicates do not halve twice. Without
+  any history (a restart) the current count counts as a recommendation made now: fail-safe.
 
 The `openfaas` policy is the CE handler's arithmetic, one alert at a time.
 """
@@ -203,6 +204,10 @@ def decide_resolved(
     low, high = bounds(spec, limits.cap)
     if current == 0:
         return Decision(0, ZERO_HOLD, history)
+    if not history.recommendations:
+        # Nothing known about this function (e.g. the scaler restarted): assume it needed its
+        # current count until now, so it is held for one window rather than descending at once.
+        history = replace(history, recommendations=((now, current),))
     load = usable_load(load)
     recommendation = low if load is None else min(max(desired_from_load(load, spec), low), high)
     recommendations = _remember(history, now, recommendation, spec.down_window)

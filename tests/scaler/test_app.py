@@ -100,12 +100,16 @@ async def test_a_firing_alert_stops_the_descent(double):
     async with harness(double.url, load=load) as h:
         double.function("echo").labels["com.openfaas.scale.down.window"] = "0s"
         await h.alert(resolved("echo"))
+        assert double.replicas("echo") == 8  # nothing known about echo yet: held for one window
+        h.clock.advance(15)
+        await h.scaler.reconcile_once()
         assert double.replicas("echo") == 4
         load.vectors["rps"] = {"echo.openfaas-fn": 180.0}  # needs 4
         await h.alert(firing("echo"))
         h.clock.advance(15)
         await h.scaler.reconcile_once()
         assert double.replicas("echo") == 4
+        assert h.scaler.state.descending() == []
 
 
 async def test_stale_firing_after_its_resolved_is_ignored(double):

@@ -175,9 +175,13 @@ def test_descent_after_the_window_at_most_halves_per_period():
     assert resolved(1, 0.0, spec=spec, history=history, now=now + 15.0).reason == rules.SETTLED
 
 
+# An old, low recommendation: the scaler has seen the function before.
+KNOWN = History(recommendations=((0.0, 1),))
+
+
 def test_a_duplicate_resolved_in_the_same_period_does_not_halve_twice():
     spec = ScaleSpec(down_window=0.0)
-    first = resolved(16, 0.0, spec=spec, now=100.0)
+    first = resolved(16, 0.0, spec=spec, history=KNOWN, now=100.0)
     assert first.target == 8
     again = resolved(8, 0.0, spec=spec, history=first.history, now=101.0)
     assert again.target == 8
@@ -185,9 +189,17 @@ def test_a_duplicate_resolved_in_the_same_period_does_not_halve_twice():
 
 def test_resolved_without_load_descends_to_min_and_with_load_to_the_load():
     spec = ScaleSpec(min=2, max=20, down_window=0.0)
-    assert resolved(3, None, spec=spec).target == 2
-    assert resolved(10, 140.0, spec=spec).target == 5  # 140/45 -> 4, but at most halve: 5
-    assert resolved(5, 140.0, spec=spec, now=200.0).target == 4
+    assert resolved(3, None, spec=spec, history=KNOWN).target == 2
+    assert resolved(10, 140.0, spec=spec, history=KNOWN).target == 5  # 140/45 -> 4, but at most halve: 5
+    assert resolved(5, 140.0, spec=spec, history=KNOWN, now=200.0).target == 4
+
+
+def test_after_a_restart_a_resolved_alert_holds_the_current_count_for_one_window():
+    spec = ScaleSpec(down_window=60.0)
+    first = resolved(12, 0.0, spec=spec, history=History(), now=100.0)
+    assert (first.target, first.reason, first.settled) == (12, rules.STABILIZING, False)
+    assert resolved(12, 0.0, spec=spec, history=first.history, now=150.0).target == 12
+    assert resolved(12, 0.0, spec=spec, history=first.history, now=161.0).target == 6
 
 
 def test_resolved_never_scales_up_and_leaves_zero_alone():
