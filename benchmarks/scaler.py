@@ -176,11 +176,11 @@ def _cpus() -> int:
         return __import__("os").cpu_count() or 0
 
 
-def verdicts(result: dict) -> list[tuple[str, str, str, bool]]:
+def verdicts(result: dict) -> list[tuple[str, str, str, bool | None]]:
     single, batch = result["single_alert"], result["batch"]
     return [
         ("webhooks/s (c=16)", f"{single['webhooks_per_second']}", ">= 500", single["webhooks_per_second"] >= 500),
-        ("p50 latency", f"{single['p50_ms']} ms", "", True),
+        ("p50 latency", f"{single['p50_ms']} ms", "", None),
         ("p99 latency", f"{single['p99_ms']} ms", "<= 50 ms", single["p99_ms"] <= 50),
         ("non-200 answers", f"{sum(v for k, v in single['statuses'].items() if k != '200')}", "0",
          set(single["statuses"]) <= {"200"}),
@@ -199,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scaler-bench-") as workdir:
         result = run(args.seconds, Path(workdir))
     rows = verdicts(result)
-    result["passed"] = all(ok for *_, ok in rows)
+    result["passed"] = all(ok is not False for *_, ok in rows)
     width = max(len(row[0]) for row in rows)
     print(f"{'measure':<{width}}  {'value':>12}  {'target':>10}  ok")
     for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:>12}  {target:>10}  {'yes' if ok else 'NO'}")
+        verdict = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{name:<{width}}  {value:>12}  {target:>10}  {verdict}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
