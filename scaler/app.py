@@ -209,11 +209,11 @@ def create_app(
         if background:
             if not engine.openfaas_policy:
                 tasks.append(asyncio.create_task(
-                    _every(settings.reconcile_interval, engine.reconcile_once, "reconcile", metrics)
+                    run_periodically(settings.reconcile_interval, engine.reconcile_once, "reconcile", metrics)
                 ))
             if engine.load_source is not None:
                 tasks.append(asyncio.create_task(
-                    _every(settings.idle_interval, engine.idle_once, "idler", metrics)
+                    run_periodically(settings.idle_interval, engine.idle_once, "idler", metrics)
                 ))
         log_event(logging.INFO, "started", policy=settings.policy, provider=settings.provider_url,
                   prometheus=settings.prometheus_url, auth=auth_check is not None,
@@ -239,7 +239,7 @@ def create_app(
     return app
 
 
-async def _every(
+async def run_periodically(
     interval: float, job: Callable[[], Awaitable[None]], name: str, metrics: ScalerMetrics
 ) -> None:
     """Run `job` every `interval` seconds; an exception is logged and counted, never fatal."""

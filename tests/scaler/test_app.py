@@ -8,7 +8,9 @@ import logging
 
 import pytest
 
+from scaler.app import run_periodically
 from scaler.labels import SCALE_MAX
+from scaler.metrics import ScalerMetrics
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port
 
@@ -409,3 +411,37 @@ async def test_two_alerts_for_one_function_in_a_large_payload_read_it_again_afte
         # CE steps of 1 per alert; the second alert starts from the count the first one set
         assert [call.replicas for call in provider.calls_for("fn-0")] == [2, 3]
         assert provider.operations == {"list": 1, "get": 1, "scale": 21}
+
+
+# -- serialization and background loops ---------------------------------------------------------------
+
+
+async def test_concurrent_webhooks_for_one_function_are_serialized(double):
+    async with harness(double.url, policy="openfaas") as h:  # CE steps: every alert counts
+        responses = await asyncio.gather(*(h.alert(firing("echo")) for _ in range(6)))
+    assert all(r.status_code == 200 for r in responses)
+    # each decision read the count the previous one set: no lost update
+    assert [call.replicas for call in double.calls_for("echo")] == [3, 5, 7, 9, 11, 13]
+
+
+async def test_an_unknown_status_is_skipped_in_proportional_mode(double):
+    async with harness(double.url) as h:
+        response = await h.alert(firing("echo", status="pending"))
+    assert response.json()["results"][0]["reason"] == "unknown-status"
+    assert double.requests == 0
+
+
+async def test_a_failing_background_job_is_counted_and_retried():
+    metrics = ScalerMetrics()
+    runs = []
+
+    async def job():
+        runs.append(1)
+        raise RuntimeError("boom")
+
+    task = asyncio.create_task(run_periodically(0.01, job, "reconcile", metrics))
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    task.cancel()
+    assert len(runs) >= 3
+    assert metrics.registry.get_sample_value("scaler_unexpected_errors_total", {"where": "reconcile"}) == len(runs)
