@@ -72,11 +72,11 @@ def overprovisioned(points: list[tuple[float, int]], need: int, horizon: float) 
     return total
 
 
-def run_policy(policy: str, log_dir: Path | None = None) -> dict[str, Any]:
+def run_policy(policy: str, log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     busy = busy_function()
     idle = LoopFunction("idle", CAPACITY_RPS, min=1, max=MAX_REPLICAS)
     need = busy.need(STEP * CAPACITY_RPS)
-    env = {"SCALER_POLICY": policy, "SCALER_MAX_REPLICAS_CAP": None}
+    env: dict[str, str | None] = {**(extra_env or {}), "SCALER_POLICY": policy, "SCALER_MAX_REPLICAS_CAP": None}
     workdir = None if log_dir is None else log_dir / policy
     with running_loop([busy, idle], scaler_env=env, workdir=workdir) as loop:
         loop.set_load("busy", CAPACITY_RPS)
@@ -117,9 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.reaction", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write results here (default {DEFAULT_JSON})")
     parser.add_argument("--logs", type=Path, help="keep each run's configs and process logs under this directory")
+    parser.add_argument("--scaler-env", action="append", default=[], metavar="SCALER_X=VALUE",
+                        help="an extra scaler setting for both runs (e.g. a knob under evaluation)")
     args = parser.parse_args(argv)
+    extra_env: dict[str, str] = {}
+    for item in args.scaler_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("SCALER_") or key in ("SCALER_POLICY", "SCALER_MAX_REPLICAS_CAP"):
+            parser.error(f"--scaler-env {item!r}: expected SCALER_X=VALUE (not the policy or the cap)")
+        extra_env[key] = value
 
-    results = {policy: run_policy(policy, args.logs) for policy in POLICIES}
+    results = {policy: run_policy(policy, args.logs, extra_env) for policy in POLICIES}
     bound = results["proportional"].pop("_bound")
     config = results["proportional"].pop("_config")
     results["openfaas"].pop("_bound")
@@ -128,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     need = busy.need(STEP * CAPACITY_RPS)
     slow, fast = results["openfaas"]["time_to_target_s"], results["proportional"]["time_to_target_s"]
     speedup = None if not slow or not fast else round(slow / fast, 2)
+    notes = []
+    if len(results["proportional"]["timeline"]) > 2:
+        notes.append(
+            "proportional needed several decisions to reach the need: the scaler limits a scale-up to "
+            "max(2 x base, base + 4) per SCALER_UP_PERIOD, and each further decision waits for the next "
+            "Alertmanager notification (repeat_interval), the same cadence that paces openfaas's +1 steps"
+        )
     report: dict[str, Any] = {
         "pipeline_bound_s": bound,
         "openfaas": results["openfaas"],
@@ -138,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_met": speedup is not None and speedup >= SPEEDUP_TARGET,
             "proportional_within_s": BOUND_FACTOR_TARGET * bound,
             "proportional_within_bound_met": fast is not None and fast <= BOUND_FACTOR_TARGET * bound,
+            "notes": notes,
         },
         "setup": {
             "load_rps_before": CAPACITY_RPS,
@@ -162,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 "group_interval": config.alertmanager.group_interval,
                 "repeat_interval": config.alertmanager.repeat_interval,
             },
-            "scaler_knobs": harness.SCALER_KNOBS,
+            "scaler_knobs": {**harness.SCALER_KNOBS, **extra_env},
         },
     }
 
@@ -186,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speedup {speedup}x (target >= {SPEEDUP_TARGET:g}x: {'met' if target['speedup_met'] else 'NOT met'}); "
           f"proportional {fast}s vs 2 x bound = {BOUND_FACTOR_TARGET * bound:g}s "
           f"({'met' if target['proportional_within_bound_met'] else 'NOT met'})")
+    for note in notes:
+        print(f"note: {note}")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
