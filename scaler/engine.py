@@ -164,12 +164,13 @@ class Scaler:
         proportional = not self.openfaas_policy
         if proportional and alert.status not in (rules.FIRING, rules.RESOLVED):
             return result(SKIPPED, "unknown-status")
-        if proportional and alert.status == rules.FIRING and self.state.is_stale_firing(alert):
-            log_event(logging.INFO, "stale-firing", function=ref.name, namespace=ref.namespace,
-                      fingerprint=alert.fingerprint)
-            return result(SKIPPED, "stale-firing")
-        if proportional and alert.status == rules.RESOLVED:
-            self.state.record_resolved(alert)
+        if proportional:
+            if self.state.is_stale(alert):
+                reason = f"stale-{alert.status}"
+                log_event(logging.INFO, reason, function=ref.name, namespace=ref.namespace,
+                          fingerprint=alert.fingerprint)
+                return result(SKIPPED, reason)
+            self.state.record(alert)
 
         try:
             info = await self._read_function(ref, state, prefetched)

@@ -31,11 +31,26 @@ class FunctionState:
     version: int = 0
 
 
+@dataclass
+class Episodes:
+    """The newest episode (startsAt) seen firing and seen resolved for one alert fingerprint."""
+
+    firing: datetime | None = None
+    resolved: datetime | None = None
+
+
+def _newest(known: datetime | None, seen: datetime | None) -> datetime | None:
+    if known is None:
+        return seen
+    if seen is None:
+        return known
+    return max(known, seen)
+
+
 class ScalerState:
     def __init__(self) -> None:
         self.functions: dict[FunctionRef, FunctionState] = {}
-        # fingerprint -> startsAt of the latest resolved episode seen (None: unknown startsAt)
-        self._resolved: OrderedDict[str, datetime | None] = OrderedDict()
+        self._episodes: OrderedDict[str, Episodes] = OrderedDict()
 
     def function(self, ref: FunctionRef) -> FunctionState:
         state = self.functions.get(ref)
@@ -59,26 +74,28 @@ class ScalerState:
             state.last_scale_up = now
         state.last_seen_replicas = replicas
 
-    def record_resolved(self, alert: Alert) -> None:
-        """Remember the newest resolved episode (startsAt) of an alert fingerprint."""
-        known = self._resolved.get(alert.fingerprint)
-        newest = alert.starts_at
-        if known is not None and (newest is None or known > newest):
-            newest = known
-        self._resolved[alert.fingerprint] = newest
-        self._resolved.move_to_end(alert.fingerprint)
-        while len(self._resolved) > MAX_TRACKED_ALERTS:
-            self._resolved.popitem(last=False)
+    def is_stale(self, alert: Alert) -> bool:
+        """Whether a notification belongs to an episode that a later one already superseded.
 
-    def is_stale_firing(self, alert: Alert) -> bool:
-        """A firing alert whose episode (same fingerprint, same or older startsAt) already resolved.
-
-        Without startsAt on either side the episodes cannot be told apart and the firing is
-        taken as a new episode.
+        A firing alert is stale once the same fingerprint was seen resolved with the same or a
+        later startsAt (a retry or HA duplicate arriving after the resolved). A resolved alert is
+        stale once the same fingerprint was seen firing with a later startsAt (the alert fired
+        again since). Without startsAt on both sides, episodes cannot be told apart: not stale.
         """
-        if alert.fingerprint not in self._resolved:
+        episodes = self._episodes.get(alert.fingerprint)
+        if episodes is None or alert.starts_at is None:
             return False
-        resolved_start = self._resolved[alert.fingerprint]
-        if resolved_start is None or alert.starts_at is None:
-            return False
-        return alert.starts_at <= resolved_start
+        if alert.status == "firing":
+            return episodes.resolved is not None and alert.starts_at <= episodes.resolved
+        return episodes.firing is not None and alert.starts_at < episodes.firing
+
+    def record(self, alert: Alert) -> None:
+        """Remember a (not stale) alert's episode; the oldest fingerprints are forgotten first."""
+        episodes = self._episodes.pop(alert.fingerprint, None) or Episodes()
+        if alert.status == "firing":
+            episodes.firing = _newest(episodes.firing, alert.starts_at)
+        else:
+            episodes.resolved = _newest(episodes.resolved, alert.starts_at)
+        self._episodes[alert.fingerprint] = episodes
+        while len(self._episodes) > MAX_TRACKED_ALERTS:
+            self._episodes.popitem(last=False)

@@ -130,6 +130,17 @@ async def test_stale_firing_after_its_resolved_is_ignored(double):
         assert double.replicas("echo") == 5
 
 
+async def test_a_late_resolved_of_an_older_episode_does_not_start_a_descent(double):
+    async with harness(double.url, load=rps(echo=450.0)) as h:
+        old, new = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
+        await h.alert(firing("echo", fingerprint="f1", starts=old))
+        await h.alert(resolved("echo", fingerprint="f1", starts=old))
+        await h.alert(firing("echo", fingerprint="f1", starts=new))  # fires again
+        late = await h.alert(resolved("echo", fingerprint="f1", starts=old))  # a retry of the old resolved
+        assert late.json()["results"][0]["reason"] == "stale-resolved"
+        assert h.scaler.state.descending() == []
+
+
 async def test_the_provider_cap_clamps_every_decision(double):
     async with harness(double.url, load=rps(echo=9000.0), max_replicas_cap=3) as h:
         await h.alert(firing("echo"))
