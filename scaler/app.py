@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from scaler.alerts import PayloadError, parse_notification
 from scaler.engine import FAILED, Scaler
+from scaler.idler import Idler
 from scaler.load import PrometheusLoad
 from scaler.logs import log_event, request_id
 from scaler.metrics import CONTENT_TYPE, ScalerMetrics
@@ -213,7 +214,7 @@ def create_app(
                 ))
             if engine.load_source is not None:
                 tasks.append(asyncio.create_task(
-                    run_periodically(settings.idle_interval, engine.idle_once, "idler", metrics)
+                    run_periodically(settings.idle_interval, Idler(engine).run_once, "idler", metrics)
                 ))
         log_event(logging.INFO, "started", policy=settings.policy, provider=settings.provider_url,
                   prometheus=settings.prometheus_url, auth=auth_check is not None,

@@ -1,4 +1,4 @@
-"""The scaler's core: apply decisions for alerts, descend after resolved, idle to zero.
+"""The scaler's core: apply decisions for alerts and descend after resolved alerts.
 
 `Scaler` ties the pure decisions to the provider, the load source and the state. It knows
 nothing about HTTP. Clocks are injectable (`clock` is monotonic seconds, `wall_clock` is Unix
@@ -11,13 +11,13 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from scaler import decision as rules
 from scaler.alerts import Alert, FunctionRef, Notification
-from scaler.decision import Decision, IdleFacts, Limits
-from scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, TYPE_CAPACITY, ScaleSpec, parse_scale_labels
+from scaler.decision import Decision, Limits
+from scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, ScaleSpec, parse_scale_labels
 from scaler.load import LoadSnapshot, LoadSource
 from scaler.logs import log_event
 from scaler.metrics import ScalerMetrics
@@ -193,14 +193,17 @@ class Scaler:
                 choice = rules.decide_firing(info.replicas, spec, load, state.history, now, self.limits)
             else:
                 choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
-        outcome, reason = await self._apply(ref, state, info.replicas, choice, now, trigger=alert.status)
+        outcome, reason = await self.apply(ref, state, info.replicas, choice, now, trigger=alert.status)
         return result(outcome, reason, info.replicas, choice.target if outcome != FAILED else None)
 
-    async def _apply(
+    async def apply(
         self, ref: FunctionRef, state: FunctionState, current: int, choice: Decision, now: float,
         *, trigger: str,
     ) -> tuple[str, str]:
-        """Set the decided count if it differs; keep the history only if that worked."""
+        """Set the decided count if it differs, keep the history only if that worked, log and count it.
+
+        Returns the outcome (applied, unchanged, skipped, failed) and the reason.
+        """
         descent = trigger in (rules.RESOLVED, "reconcile") and not self.openfaas_policy
         outcome = UNCHANGED
         if choice.target != current:
@@ -278,78 +281,4 @@ class Scaler:
             spec = self.spec_for(info)
             load = await snapshot.load(spec.type, ref.key)
             choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
-            await self._apply(ref, state, info.replicas, choice, now, trigger="reconcile")
-
-    # -- idle scale-to-zero ---------------------------------------------------------------------
-
-    async def idle_once(self) -> None:
-        """One pass of the idler over the configured namespaces (needs Prometheus)."""
-        if self.load_source is None:
-            return
-        for namespace in self.settings.idle_namespaces:
-            try:
-                functions = await self.provider.list_functions(namespace)
-            except ProviderError as error:
-                log_event(logging.WARNING, "idle-list-failed", namespace=namespace, error=error.kind)
-                continue
-            now = self.clock()
-            candidates = []
-            for info in functions:
-                ref = FunctionRef(info.name, info.namespace)
-                self.state.observe_replicas(ref, info.replicas, now)
-                spec = self.spec_for(info)
-                if spec.zero and info.replicas > 0 and not self.state.function(ref).zero_refused:
-                    candidates.append((ref, info, spec))
-            if candidates:
-                await self._idle_candidates(candidates)
-
-    async def _idle_candidates(
-        self, candidates: Iterable[tuple[FunctionRef, FunctionInfo, ScaleSpec]]
-    ) -> None:
-        assert self.load_source is not None
-        in_flight = await self.load_source.loads(TYPE_CAPACITY)
-        known = await self.load_source.query("count by (function_name) (gateway_service_count)")
-        for ref, info, spec in candidates:
-            window = max(1, int(spec.zero_duration))
-            invocations = await self.load_source.query(
-                "sum by (function_name) (increase(gateway_function_invocation_started"
-                f'{{function_name="{ref.key}"}}[{window}s]))'
-            )
-            now = self.clock()
-            state = self.state.function(ref)
-            facts = IdleFacts(
-                replicas=info.replicas,
-                invocations_in_window=None if invocations is None else invocations.get(ref.key, 0.0),
-                in_flight=None if in_flight is None else in_flight.get(ref.key, 0.0),
-                gateway_knows_function=known is not None and ref.key in known,
-                age=None if info.created_at is None else self.wall_clock() - info.created_at.timestamp(),
-                since_scale_up=None if state.last_scale_up is None else now - state.last_scale_up,
-                scaler_uptime=now - self.started_at,
-            )
-            idle, why = rules.decide_idle(spec, facts)
-            if not idle:
-                log_event(logging.DEBUG, "idle-check", function=ref.name, namespace=ref.namespace, reason=why)
-                continue
-            await self._scale_to_zero(ref, state)
-
-    async def _scale_to_zero(self, ref: FunctionRef, state: FunctionState) -> None:
-        async with state.lock:
-            try:
-                info = await self.provider.get_function(ref)
-            except ProviderError as error:
-                log_event(logging.WARNING, "idle-failed", function=ref.name, namespace=ref.namespace,
-                          error=error.kind)
-                return
-            if info.replicas == 0 or state.zero_refused:
-                return
-            choice = Decision(0, rules.IDLE, state.history)
-            _, reason = await self._apply(ref, state, info.replicas, choice, self.clock(), trigger="idle")
-            if reason.startswith("provider-refused"):
-                state.zero_refused = True
-                self.metrics.scale_to_zero_refused.inc()
-                log_event(
-                    logging.WARNING, "scale-to-zero-refused", function=ref.name, namespace=ref.namespace,
-                    detail="the provider does not accept 0 replicas (OpenFaaS CE); not trying again",
-                )
-            elif reason == rules.IDLE:
-                state.descending = False
+            await self.apply(ref, state, info.replicas, choice, now, trigger="reconcile")

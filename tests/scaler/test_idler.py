@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from scaler.idler import Idler
 from scaler.labels import SCALE_ZERO, SCALE_ZERO_DURATION
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 
@@ -43,11 +44,11 @@ async def test_an_idle_opted_in_function_goes_to_zero_after_the_window():
     double = provider(idle_fn("sleepy"), DoubleFunction("plain", created_at=LONG_AGO), idle_fn("busy"))
     with double.serve() as url:
         async with harness(url, load=quiet_prometheus("sleepy", "plain", "busy", busy={"busy": 3.0})) as h:
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.calls == []  # the scaler itself has not been up for the window yet
             h.clock.advance(301)
-            await h.scaler.idle_once()
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
+            await Idler(h.scaler).run_once()
     assert [(c.function, c.replicas) for c in double.calls] == [("sleepy", 0)]
     assert double.replicas("plain") == 1 and double.replicas("busy") == 2
 
@@ -59,10 +60,10 @@ async def test_not_within_the_window_after_creation():
         wall = now.timestamp()
         async with harness(url, load=quiet_prometheus("fresh"), wall_clock=lambda: wall) as h:
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.calls == []
             wall += 300
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
     assert double.replicas("fresh") == 0
 
 
@@ -72,10 +73,10 @@ async def test_not_within_the_window_after_a_scale_up():
         async with harness(url, load=quiet_prometheus("sleepy")) as h:
             h.clock.advance(301)
             await h.alert(firing("sleepy"))  # fallback step: 2 -> 4
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.replicas("sleepy") == 4
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.replicas("sleepy") == 0
 
 
@@ -84,12 +85,12 @@ async def test_a_scale_from_zero_by_the_gateway_restarts_the_window():
     with double.serve() as url:
         async with harness(url, load=quiet_prometheus("sleepy")) as h:
             h.clock.advance(301)
-            await h.scaler.idle_once()  # already zero: nothing to do
+            await Idler(h.scaler).run_once()  # already zero: nothing to do
             double.set_replicas("sleepy", 1)  # the gateway scaled it up for a request
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.replicas("sleepy") == 1
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             assert double.replicas("sleepy") == 0
 
 
@@ -99,14 +100,14 @@ async def test_without_metrics_nothing_is_scaled_to_zero():
         unknown = StaticLoad(vectors={"capacity": {}}, queries={"gateway_service_count": {}})
         async with harness(url, load=unknown) as h:  # Prometheus does not see the gateway's metrics
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
         down = StaticLoad(vectors={"capacity": None}, queries={})  # Prometheus unreachable
         async with harness(url, load=down) as h:
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
         async with harness(url, load=None) as h:  # no Prometheus configured: the idler is off
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
     assert double.calls == []
     assert double.operations["list"] == 2
 
@@ -118,7 +119,7 @@ async def test_ce_refusing_zero_is_logged_once_and_never_retried(caplog):
         async with harness(url, load=quiet_prometheus("sleepy")) as h:
             h.clock.advance(301)
             for _ in range(5):
-                await h.scaler.idle_once()
+                await Idler(h.scaler).run_once()
                 h.clock.advance(60)
             text = (await h.client.get("/metrics")).text
     assert [(c.replicas, c.status_code) for c in double.calls] == [(0, 400)]
@@ -134,7 +135,7 @@ async def test_idle_decisions_are_logged_and_counted(caplog):
     with double.serve() as url:
         async with harness(url, load=quiet_prometheus("sleepy"), clock=FakeClock(0.0)) as h:
             h.clock.advance(301)
-            await h.scaler.idle_once()
+            await Idler(h.scaler).run_once()
             text = (await h.client.get("/metrics")).text
     lines = [json.loads(r.getMessage()) for r in caplog.records if '"event":"decision"' in r.getMessage()]
     assert [(line["from"], line["to"], line["reason"], line["trigger"]) for line in lines] == [(2, 0, "idle", "idle")]
