@@ -6,25 +6,31 @@ OUT ?= build/render/$(STACK)
 UV ?= uv
 PY := $(UV) run --frozen python
 
-.PHONY: help up down test test-fast lint render review function bench sync
+.PHONY: help up down test test-fast e2e loop lint render review function bench sync
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 sync: ## create .venv from the lock file
 	$(UV) sync --frozen
 
 up: ## the dev stack on a local kind cluster (docker, kind, pulumi needed)
-	scripts/up.sh
+	STACK=$(STACK) scripts/up.sh
 
 down: ## destroy the dev stack, delete the kind cluster and its registry
-	scripts/down.sh
+	STACK=$(STACK) scripts/down.sh
 
 test: sync ## the whole test suite (the command CI runs)
 	$(UV) run --frozen pytest
 
 test-fast: sync ## the suite without the tests that start Prometheus, Alertmanager or NATS
 	$(UV) run --frozen pytest -m "not live"
+
+e2e: sync ## the whole make up -> load -> scale -> make down cycle on kind (docker, kind, pulumi needed)
+	FAASPLANE_E2E_KIND=1 $(UV) run --frozen pytest -m e2e_kind tests/e2e_kind -s
+
+loop: sync ## the full alert-to-scale loop on loopback, by hand (real Prometheus and Alertmanager)
+	$(PY) -m tests.loop.harness
 
 lint: sync ## ruff over the project
 	$(UV) run --frozen ruff check .
@@ -37,7 +43,7 @@ review: render ## render STACK, then run the policy pack over it
 
 function: sync ## scaffold functions/NAME from template LANG
 	@test -n "$(NAME)" -a -n "$(LANG)" || { echo "usage: make function NAME=<name> LANG=<template>" >&2; exit 2; }
-	$(PY) -m components.new $(NAME) --lang $(LANG)
+	env LANG=C.UTF-8 $(PY) -m components.new "$(NAME)" --lang "$(LANG)"
 
 bench: sync ## run the benchmarks (tables on stdout, JSON in benchmarks/results/)
 	$(PY) -m benchmarks.render

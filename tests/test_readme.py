@@ -26,8 +26,8 @@ def test_every_setting_of_the_model_is_documented() -> None:
 
 def test_make_targets_named_in_the_readme_exist() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    targets = set(re.findall(r"^([a-z-]+):", makefile, flags=re.M))
-    for target in set(re.findall(r"`make ([a-z-]+)", README)):
+    targets = set(re.findall(r"^([a-z0-9-]+):", makefile, flags=re.M))
+    for target in set(re.findall(r"`make ([a-z0-9-]+)", README)):
         assert target in targets, f"README names `make {target}`, which the Makefile lacks"
 
 
