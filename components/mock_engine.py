@@ -8,6 +8,7 @@ providers would where the program depends on it: auto-named Kubernetes objects g
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -124,6 +125,7 @@ def run_program(
     data and are passed to the program as JSON, as the Pulumi CLI does. Exceptions raised by the
     program (a `ConfigError`, a validation error) propagate to the caller unchanged.
     """
+    _ensure_event_loop()
     mocks = RecordingMocks(stack_outputs)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     wire_config = {
@@ -146,6 +148,16 @@ def run_program(
         pulumi.export = original_export
     resolved = {name: _resolve(value) for name, value in outputs.items()}
     return Rendered(resources=mocks.recorded, outputs=resolved)
+
+
+def _ensure_event_loop() -> None:
+    """Pulumi's runtime drives its own event loop; give it one if `asyncio.run()` closed or unset it."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _resolve(value: Any) -> Any:
