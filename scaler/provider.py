@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,22 +23,6 @@ from scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
 from scaler.metrics import ScalerMetrics
 
 _TRANSIENT_4XX = frozenset({401, 403, 408, 429})
-
-
-def _remember_missing_sniffio() -> None:
-    """httpcore runs `import sniffio` on every request and falls back to asyncio when it fails.
-
-    sniffio is not installed here, and Python does not cache a failed import, so each request
-    would scan sys.path again (about a third of the CPU time per provider call). Recording the
-    absence in sys.modules makes the failing import instant; nothing changes where it is installed.
-    """
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
-_remember_missing_sniffio()
 
 
 class ProviderError(Exception):
