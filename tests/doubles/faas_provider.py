@@ -108,6 +108,8 @@ class DoubleFunction:
         self.updated = now
         served = self.served()
         in_flight = served * self.latency + max(0.0, self.offered - served) * EXCESS_WAIT_SECONDS
+        # Requests that were in flight when the load fell complete: in-flight drains to the new level.
+        self.total = max(self.total, self.started - in_flight)
         self.started = max(self.started, self.total + in_flight)
 
     def status(self) -> dict[str, object]:

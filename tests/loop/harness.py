@@ -65,11 +65,9 @@ LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 """Intervals shortened for loopback (merged into the stack's own values of these keys)."""
 
-STOP_FRACTION = 0.25
-"""After the load step the offered load falls to this fraction of one replica's capacity, not to 0:
-the double's in-flight model (`started - total`) only drains at the served rate, so at 0 rps its last
-in-flight count stays forever and the capacity load never falls. A trickle below the alert threshold
-drains it in well under a second and needs `min` replicas, which is what "the load stops" must mean."""
+STOP_FRACTION = 0.0
+"""After the load step the offered load falls to this fraction of one replica's capacity: 0, the load
+stops (the double's in-flight requests then complete, so the capacity load falls to 0 too)."""
 
 SCALER_KNOBS = {
     "SCALER_RECONCILE_INTERVAL": "1s",

@@ -91,10 +91,13 @@ def test_load_model_counts_served_requests_from_elapsed_time():
     clock.advance(10)
     text = double.metrics_text()
     assert metric_value(text, 'gateway_function_invocation_total{function_name="echo.openfaas-fn",code="200"}') == 700
-    double.set_load("echo", 0)  # load stops: started stays until total catches up, never goes back
+    double.set_load("echo", 0)  # load stops: the requests in flight complete, counters never go back
     clock.advance(1)
-    later = metric_value(double.metrics_text(), 'gateway_function_invocation_started{function_name="echo.openfaas-fn"}')
-    assert later >= started
+    text = double.metrics_text()
+    later_started = metric_value(text, 'gateway_function_invocation_started{function_name="echo.openfaas-fn"}')
+    later_total = metric_value(text, 'gateway_function_invocation_total{function_name="echo.openfaas-fn",code="200"}')
+    assert later_started >= started and later_total >= 700
+    assert later_started - later_total == pytest.approx(0.0)  # no in-flight left: capacity load is 0
 
 
 def test_zero_replicas_serve_nothing():
