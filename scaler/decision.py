@@ -7,7 +7,8 @@ the updated history. The caller applies the target and, only if that worked, kee
 Rules of the `proportional` policy:
 
 * Firing, load known: `desired = ceil(load / (target * target-proportion))`, never below the
-  current count, at most `max(2 * base, base + 4)` where `base` is the replica count at the start
+  current count, at most `max(up_factor * base, base + up_addend)` (default ten-fold or +4) where
+  `base` is the replica count at the start
   of the current up period (`Limits.up_period`), clamped to `[min, max]` and the cap. Because
   `base` is fixed for the whole period, a retry, repeat or duplicate of the same notification
   computes the same target: notifications are re-evaluations, never steps.
@@ -50,8 +51,12 @@ SETTLED = "settled"
 ZERO_HOLD = "zero-hold"
 IDLE = "idle"
 
-# Bound on the scale-up per up period: at most double, or +4, whichever is larger.
-UP_FACTOR = 2
+# Bound on the scale-up per up period: at most ten-fold, or +4, whichever is larger. The alert pipeline
+# delivers a decision once per notification (Alertmanager's repeat_interval, 30 s in the OpenFaaS chart),
+# not every 15 s as the HPA decides, so an HPA-sized bound (double or +4) would cost a whole repeat
+# interval per doubling under a real load step. Ten-fold still stops a spurious spike from taking a
+# function from 1 to a large max at once (Knative allows 1000-fold). Tunable per deployment.
+UP_FACTOR = 10.0
 UP_ADDEND = 4
 
 
@@ -61,6 +66,8 @@ class Limits:
 
     cap: int | None = None
     up_period: float = 15.0
+    up_factor: float = UP_FACTOR
+    up_addend: int = UP_ADDEND
     down_period: float = 15.0
     fallback_step_interval: float = 20.0
 
@@ -166,7 +173,7 @@ def decide_firing(
         if anchor is None or not 0 <= now - anchor[0] < limits.up_period:
             anchor = (now, current)
         base = anchor[1]
-        ceiling = max(UP_FACTOR * base, base + UP_ADDEND)
+        ceiling = max(math.floor(limits.up_factor * base), base + limits.up_addend)
         target = min(wanted, ceiling)
         reason = LOAD_RATE_LIMITED if target < wanted else LOAD
         if target <= current:

@@ -84,6 +84,8 @@ class Scaler:
         self.limits = Limits(
             cap=settings.max_replicas_cap,
             up_period=settings.up_period,
+            up_factor=settings.up_factor,
+            up_addend=settings.up_addend,
             down_period=settings.down_period,
             fallback_step_interval=settings.fallback_step_interval,
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scaler.alerts import is_valid_name
+from scaler.decision import UP_ADDEND, UP_FACTOR
 from scaler.labels import parse_duration
 
 POLICY_PROPORTIONAL = "proportional"
@@ -47,6 +48,8 @@ class Settings:
     prometheus_timeout: float = 3.0
     rate_window: float = 30.0
     up_period: float = 15.0
+    up_factor: float = UP_FACTOR
+    up_addend: int = UP_ADDEND
     down_period: float = 15.0
     fallback_step_interval: float = 20.0
     reconcile_interval: float = 15.0
@@ -115,6 +118,8 @@ class Settings:
             prometheus_timeout=seconds("SCALER_PROMETHEUS_TIMEOUT", 3.0, minimum=0.001),
             rate_window=seconds("SCALER_RATE_WINDOW", 30.0, minimum=1.0),
             up_period=seconds("SCALER_UP_PERIOD", 15.0),
+            up_factor=_factor("SCALER_UP_FACTOR", get("SCALER_UP_FACTOR"), UP_FACTOR),
+            up_addend=integer("SCALER_UP_ADDEND", UP_ADDEND, minimum=0) or 0,
             down_period=seconds("SCALER_DOWN_PERIOD", 15.0),
             fallback_step_interval=seconds("SCALER_FALLBACK_STEP_INTERVAL", 20.0),
             reconcile_interval=seconds("SCALER_RECONCILE_INTERVAL", 15.0, minimum=0.01),
@@ -123,6 +128,18 @@ class Settings:
             shutdown_timeout=seconds("SCALER_SHUTDOWN_TIMEOUT", 20.0),
             log_level=log_level,
         )
+
+
+def _factor(name: str, value: str | None, default: float) -> float:
+    if value is None or not value.strip():
+        return default
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = float("nan")
+    if not (factor >= 1.0 and factor < float("inf")):
+        raise SettingsError(name, "a number >= 1 (how many times the count may grow per up period)", value)
+    return factor
 
 
 def _url(name: str, value: str | None, *, required: bool = False) -> str | None:

@@ -29,26 +29,26 @@ def rps(**loads: float) -> StaticLoad:
 
 
 async def test_firing_alert_scales_to_the_load_within_the_rate_limit(double):
-    async with harness(double.url, load=rps(echo=450.0)) as h:  # needs 10
+    async with harness(double.url, load=rps(echo=900.0)) as h:  # needs 20
         response = await h.alert(firing("echo"))
         assert response.status_code == 200
         result = response.json()["results"][0]
         assert result == {"index": 0, "function": "echo.openfaas-fn", "status": "firing",
-                          "outcome": "applied", "reason": "load-rate-limited", "from": 1, "to": 5}
-        assert double.replicas("echo") == 5
-        h.clock.advance(16)  # the next up period: may double again
-        await h.alert(firing("echo"))
+                          "outcome": "applied", "reason": "load-rate-limited", "from": 1, "to": 10}
         assert double.replicas("echo") == 10
+        h.clock.advance(16)  # the next up period: may grow again
+        await h.alert(firing("echo"))
+        assert double.replicas("echo") == 20
 
 
 async def test_the_same_notification_any_number_of_times_scales_once(double):
-    async with harness(double.url, load=rps(echo=450.0)) as h:
+    async with harness(double.url, load=rps(echo=900.0)) as h:  # needs 20, at most 10 this period
         alert = firing("echo", fingerprint="f1", starts="2026-01-01T00:00:00Z")
         first = await h.alert(alert)
         repeats = await asyncio.gather(*(h.alert(alert) for _ in range(8)))  # HA duplicates, retries
         assert first.status_code == 200 and all(r.status_code == 200 for r in repeats)
-        assert [call.replicas for call in double.calls_for("echo")] == [5]
-        assert double.replicas("echo") == 5
+        assert [call.replicas for call in double.calls_for("echo")] == [10]
+        assert double.replicas("echo") == 10
 
 
 async def test_without_prometheus_the_fallback_steps_once_per_interval_not_per_notification(double):
@@ -127,7 +127,7 @@ async def test_stale_firing_after_its_resolved_is_ignored(double):
         assert double.calls_for("echo") == []
         # a new episode of the same alert (later startsAt) is acted on
         await h.alert(firing("echo", fingerprint="f1", starts="2026-01-01T00:05:00Z"))
-        assert double.replicas("echo") == 5
+        assert double.replicas("echo") == 10
 
 
 async def test_a_late_resolved_of_an_older_episode_does_not_start_a_descent(double):
@@ -185,9 +185,9 @@ async def test_retry_after_a_transient_failure_does_not_add_steps_in_proportiona
         double.clear_fault("sum", "team-a")
         retry = await h.alert(*payload)
         assert retry.status_code == 200
-        assert double.replicas("echo") == 5
-        assert double.replicas("sum", "team-a") == 6  # from 2: max(2x2, 2+4)
-        assert [c.replicas for c in double.calls_for("echo")] == [5]
+        assert double.replicas("echo") == 10  # needs 10: reached once, not a step per delivery
+        assert double.replicas("sum", "team-a") == 10
+        assert [c.replicas for c in double.calls_for("echo")] == [10]
 
 
 async def test_a_hanging_provider_times_out_into_a_retryable_answer(double):

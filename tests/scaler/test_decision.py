@@ -110,8 +110,9 @@ def test_desired_from_load_is_ceil_of_load_over_target_times_proportion(load, sp
         (1, 90.0, 2, rules.LOAD),  # needs 2
         (2, 90.0, 2, rules.HOLD),  # already right
         (6, 90.0, 6, rules.HOLD),  # never down on a firing alert
-        (1, 900.0, 5, rules.LOAD_RATE_LIMITED),  # wants 20, at most max(2x, +4) = 5
-        (8, 900.0, 16, rules.LOAD_RATE_LIMITED),  # at most double
+        (1, 900.0, 10, rules.LOAD_RATE_LIMITED),  # wants 20, at most max(10x, +4) = 10
+        (1, 360.0, 8, rules.LOAD),  # a 1x -> 8x step is met in one decision
+        (8, 900.0, 20, rules.LOAD),
         (10, 9000.0, 20, rules.LOAD),  # clamped to max 20
         (0, 90.0, 2, rules.LOAD),  # from zero: up to the load, at least min
         (0, 0.0, 1, rules.LOAD),  # no load still means at least min
@@ -128,12 +129,26 @@ def test_firing_is_clamped_to_the_cap_and_min():
     assert firing(1, 0.0, spec=ScaleSpec(min=3, max=10)).target == 3
 
 
+@pytest.mark.parametrize(
+    ("current", "load", "target", "reason"),
+    [
+        (1, 900.0, 5, rules.LOAD_RATE_LIMITED),  # wants 20, at most max(2x, +4) = 5
+        (8, 900.0, 16, rules.LOAD_RATE_LIMITED),  # at most double
+        (8, 540.0, 12, rules.LOAD),
+    ],
+)
+def test_an_hpa_sized_bound_is_one_setting_away(current, load, target, reason):
+    hpa_like = replace(LIMITS, up_factor=2.0, up_addend=4)
+    result = firing(current, load, limits=hpa_like)
+    assert (result.target, result.reason) == (target, reason)
+
+
 def test_duplicate_notifications_inside_the_up_period_do_not_grow_the_target():
-    first = firing(1, 900.0)  # rate-limited to 5
+    first = firing(1, 900.0)  # rate-limited to 10
     again = firing(first.target, 900.0, history=first.history, now=105.0)
-    assert again.target == first.target == 5
-    later = firing(again.target, 900.0, history=again.history, now=116.0)  # next period: double again
-    assert later.target == 10
+    assert again.target == first.target == 10
+    later = firing(again.target, 900.0, history=again.history, now=116.0)  # next period: grow again
+    assert later.target == 20
 
 
 def test_without_load_the_ce_step_is_applied_at_most_once_per_interval():
@@ -153,7 +168,7 @@ def test_without_load_factor_zero_never_scales_up_or_down_on_firing():
 
 def test_resolved_keeps_the_highest_recommendation_of_the_window():
     spec = ScaleSpec(down_window=60.0)
-    up = firing(2, 450.0, spec=spec, now=100.0)  # wants 10, rate limit: 6
+    up = firing(2, 270.0, spec=spec, now=100.0)  # wants 6
     assert up.target == 6
     down = resolved(6, 0.0, spec=spec, history=up.history, now=110.0)
     assert (down.target, down.reason, down.settled) == (6, rules.STABILIZING, False)
