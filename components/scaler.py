@@ -17,6 +17,7 @@ from components import k8s as blocks
 from components import monitoring_config, names
 from components.build import build_image
 from components.config import PlatformConfig
+from components.images import TEMPLATE_IMAGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "scaler" / "Dockerfile"
@@ -84,6 +85,7 @@ class ScalerService(pulumi.ComponentResource):
                 dockerfile=DOCKERFILE,
                 include=BUILD_INCLUDE,
                 repository=IMAGE_REPOSITORY,
+                build_args={"PYTHON_IMAGE": TEMPLATE_IMAGES["python"]},
                 server=config.registry.server,
                 push=config.registry.push,
                 username=config.registry.username,

@@ -66,11 +66,14 @@ def test_image_is_built_from_the_repository_and_referenced_by_digest(stack: str)
 
 def test_image_tag_follows_the_scaler_sources_only() -> None:
     from components.build import content_hash
+    from components.images import TEMPLATE_IMAGES
     from components.scaler import BUILD_INCLUDE
 
     rendered, _ = build(CONFIGS["dev"])
     [image] = rendered.of_type(IMAGE_TYPE)
-    assert image.inputs["tags"][0].endswith(":" + content_hash(REPO_ROOT, BUILD_INCLUDE))
+    build_args = {"PYTHON_IMAGE": TEMPLATE_IMAGES["python"]}  # the base image is pinned in images.py
+    assert image.inputs["buildArgs"] == build_args
+    assert image.inputs["tags"][0].endswith(":" + content_hash(REPO_ROOT, BUILD_INCLUDE, build_args))
     assert set(BUILD_INCLUDE) == {"pyproject.toml", "uv.lock", "scaler"}
 
 
