@@ -13,6 +13,7 @@ from components.config import parse_config
 from components.gateway import Gateway, load_balancer_url
 from components.images import resolve_images
 from components.mock_engine import REDACTED, Rendered, run_program
+from tests.objects import env, matches, objects, one
 from tests.validation import schema_errors
 
 LICENSE = "pro-licence-do-not-leak"
@@ -31,27 +32,9 @@ def render(settings: dict[str, Any]) -> Rendered:
     return run_program(program)
 
 
-def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
-    return [obj for obj in rendered.kubernetes_objects() if obj["kind"] == kind]
-
-
-def one(rendered: Rendered, kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [obj for obj in objects(rendered, kind) if name is None or obj["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
-    return found[0]
-
-
 def containers(rendered: Rendered) -> dict[str, dict[str, Any]]:
     pod = one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
     return {c["name"]: c for c in pod["containers"]}
-
-
-def env(container: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
-
-
-def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return all(labels.get(key) == value for key, value in selector.items())
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from components.config import parse_config
 from components.images import resolve_images
 from components.mock_engine import Rendered, run_program
 from components.queue import Queue
+from tests.objects import env, matches, objects, one, pod
 from tests.validation import schema_errors
 
 AUTH_SECRET = "basic-auth-1a2b3c4d"
@@ -28,28 +29,6 @@ def render(settings: dict[str, Any]) -> Rendered:
     return run_program(
         lambda: Queue("test-queue", config, images, auth_secret_name=AUTH_SECRET, license_secret_name=license_secret)
     )
-
-
-def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
-    return [obj for obj in rendered.kubernetes_objects() if obj["kind"] == kind]
-
-
-def one(rendered: Rendered, kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [obj for obj in objects(rendered, kind) if name is None or obj["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
-    return found[0]
-
-
-def pod(rendered: Rendered, name: str) -> dict[str, Any]:
-    return one(rendered, "Deployment", name)["spec"]["template"]["spec"]
-
-
-def env(container: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container.get("env", [])}
-
-
-def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return all(labels.get(key) == value for key, value in selector.items())
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from components import names
 from components.config import PlatformConfig, parse_config
 from components.mock_engine import SECRET_SIG, Rendered
 from components.scaler import REPO_ROOT, ScalerService, scaler_env
-from tests.monitoring.objects import assert_hardened, env, kinds, mounts, only, render, volumes
+from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
+from tests.objects import env
 from tests.validation import schema_errors
 
 CONFIGS = {stack: stack_config(stack) for stack in STACKS} | {"pro-renamed": pro_config()}

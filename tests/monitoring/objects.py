@@ -46,6 +46,3 @@ def volumes(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def mounts(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {mount["mountPath"]: mount for mount in container.get("volumeMounts", [])}
 
-
-def env(container: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
