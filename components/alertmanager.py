@@ -87,7 +87,7 @@ class Alertmanager(pulumi.ComponentResource):
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=blocks.metadata(names.ALERTMANAGER, namespace, labels),
-            spec={"type": "ClusterIP", "selector": labels, "ports": blocks.service_ports(port)},
+            spec=blocks.cluster_ip_service_spec(labels, port),
             opts=child,
         )
 

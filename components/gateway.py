@@ -257,7 +257,7 @@ class Gateway(pulumi.ComponentResource):
         self.service = kubernetes.core.v1.Service(
             f"{name}-service",
             metadata=k8s.metadata(names.GATEWAY, namespace, labels),
-            spec={"type": "ClusterIP", "selector": labels, "ports": k8s.service_ports({"http": names.GATEWAY_PORT})},
+            spec=k8s.cluster_ip_service_spec(labels, {"http": names.GATEWAY_PORT}),
             opts=child,
         )
         self.internal_url = names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT)

@@ -189,6 +189,11 @@ def service_ports(ports: Mapping[str, int]) -> list[dict[str, Any]]:
     ]
 
 
+def cluster_ip_service_spec(selector: Mapping[str, str], ports: Mapping[str, int]) -> dict[str, Any]:
+    """An in-cluster Service selecting `selector`, one named port per entry (target: the same-named port)."""
+    return {"type": "ClusterIP", "selector": dict(selector), "ports": service_ports(ports)}
+
+
 def selector_labels(app: str) -> dict[str, str]:
     """Labels a Service and a NetworkPolicy use to select one platform workload."""
     return names.app_labels(app)

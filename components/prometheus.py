@@ -141,7 +141,7 @@ class Prometheus(pulumi.ComponentResource):
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=blocks.metadata(names.PROMETHEUS, namespace, labels),
-            spec={"type": "ClusterIP", "selector": labels, "ports": blocks.service_ports(port)},
+            spec=blocks.cluster_ip_service_spec(labels, port),
             opts=child,
         )
 

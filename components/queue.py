@@ -115,11 +115,7 @@ class Queue(pulumi.ComponentResource):
         self.nats_service = kubernetes.core.v1.Service(
             f"{name}-nats-service",
             metadata=k8s.metadata(names.NATS, namespace, nats_labels),
-            spec={
-                "type": "ClusterIP",
-                "selector": nats_labels,
-                "ports": k8s.service_ports({"client": names.NATS_PORT}),
-            },
+            spec=k8s.cluster_ip_service_spec(nats_labels, {"client": names.NATS_PORT}),
             opts=child,
         )
 

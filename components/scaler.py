@@ -127,7 +127,7 @@ class ScalerService(pulumi.ComponentResource):
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=blocks.metadata(names.SCALER, namespace, labels),
-            spec={"type": "ClusterIP", "selector": labels, "ports": blocks.service_ports(port)},
+            spec=blocks.cluster_ip_service_spec(labels, port),
             opts=child,
         )
 
