@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from components import names
+
 TYPE_PREFIX = "kubernetes:"
 CORE_GROUP = "core"
 
@@ -24,7 +26,7 @@ WORKLOAD_KINDS = frozenset(
 
 CONTAINER_SECTIONS = ("initContainers", "containers", "ephemeralContainers")
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+NAMESPACE_NAME_LABEL = names.NAMESPACE_NAME_LABEL
 """The label the API server puts on every Namespace; NetworkPolicies select namespaces by it."""
 
 
