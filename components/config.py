@@ -19,11 +19,11 @@ from pydantic.alias_generators import to_camel
 from components import names
 from components.errors import UserError
 from components.images import IMAGE_KEYS
+from components.quantities import is_quantity
 
 # --- value types ---------------------------------------------------------------------------------
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
-_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -49,7 +49,7 @@ def _check_duration(value: str) -> str:
 
 def _check_quantity(value: str | int | float) -> str:
     text = str(value)
-    if not _QUANTITY.match(text):
+    if not is_quantity(text):
         raise ValueError(
             f"{value!r} is not a Kubernetes quantity: expected a value such as 100m, 0.5, 128Mi or 1Gi"
         )

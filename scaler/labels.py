@@ -65,6 +65,8 @@ DEFAULT_DOWN_WINDOW_SECONDS = 300.0
 
 # Largest replica count any label may ask for; bigger numbers are treated as invalid.
 MAX_REPLICAS_LIMIT = 10_000
+# Largest `com.openfaas.scale.target` (load per replica); targets are parsed in (0, MAX_TARGET].
+MAX_TARGET = 1e9
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -181,7 +183,7 @@ def parse_scale_labels(labels: Mapping[str, object] | None, *, default_max: int 
         max=maximum,
         factor=label(SCALE_FACTOR, lambda t: _int_in(t, 0, 100), DEFAULT_FACTOR, "an integer 0..100"),
         type=label(SCALE_TYPE, _scale_type, DEFAULT_TYPE, "rps or capacity"),
-        target=label(SCALE_TARGET, lambda t: _float_in(t, 0.0, 1e9), DEFAULT_TARGET, "a number above 0"),
+        target=label(SCALE_TARGET, lambda t: _float_in(t, 0.0, MAX_TARGET), DEFAULT_TARGET, "a number above 0"),
         target_proportion=label(
             SCALE_TARGET_PROPORTION, lambda t: _float_in(t, 0.0, 1.0), DEFAULT_TARGET_PROPORTION,
             "a number in (0, 1]",
