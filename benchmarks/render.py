@@ -29,7 +29,8 @@ TARGET_MB_AT_100 = 300.0
 def measure(count: int) -> dict[str, float]:
     """Render the prod platform with `count` functions in this process; seconds and peak RSS."""
     from components.config import load_config
-    from components.function import Function, FunctionArgs, Scale
+    from components.function import Function
+    from components.function_args import FunctionArgs, Scale
     from components.mock_engine import run_program
     from components.platform import Platform
     from components.render import read_stack_config

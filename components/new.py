@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from components import build
-from components.function import available_templates, name_problem, render_template_file, template
+from components.function_args import name_problem
+from components.function_templates import available_templates, render_template_file, template
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 

@@ -37,19 +37,9 @@ import pulumi
 import yaml
 
 from components.errors import UserError
-from components.function import (
-    WATCHDOG_TIMEOUT_ENV,
-    Function,
-    FunctionArgs,
-    PlatformComponent,
-    PlatformRef,
-    Problem,
-    ResourceSpec,
-    Scale,
-    Timeouts,
-    default_max_replicas,
-    edition_problems,
-)
+from components.function import Function, PlatformComponent, PlatformRef, default_max_replicas, edition_problems
+from components.function_args import WATCHDOG_TIMEOUT_ENV, FunctionArgs, ResourceSpec, Scale, Timeouts
+from components.function_errors import Problem
 from components.names import EDITION_PRO
 from scaler import labels as scale_labels
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.function import TEMPLATES_DIR
+from components.function_templates import TEMPLATES_DIR
 
 
 def load_index():

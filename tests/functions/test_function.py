@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from components import build, names
+from components import build, function_templates, names
 from components import function as function_module
-from components.function import Function, FunctionArgs, FunctionError, PlatformRef, ResourceSpec, Scale, Timeouts
+from components.function import Function, PlatformRef
+from components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from components.function_errors import FunctionError
 from components.images import TEMPLATE_IMAGES
 from components.mock_engine import REDACTED, normalize, run_program
 from functions import FUNCTIONS_DIR, declare_functions
@@ -22,7 +24,7 @@ from tests.validation import schema_errors
 @pytest.fixture(autouse=True)
 def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "build"
-    monkeypatch.setattr(function_module, "BUILD_DIR", directory)
+    monkeypatch.setattr(function_templates, "BUILD_DIR", directory)
     return directory
 
 
@@ -161,7 +163,7 @@ def test_unchanged_handler_keeps_its_tag_and_a_changed_one_gets_a_new_one(tmp_pa
         return Function("hello", FunctionArgs(handler=handler, lang="python3-http"), platform_ref())
 
     first = _tag(render(declare)[0])
-    context_file = function_module.BUILD_DIR / "hello" / "index.py"
+    context_file = function_templates.BUILD_DIR / "hello" / "index.py"
     mtime = context_file.stat().st_mtime_ns
     time.sleep(0.01)
     assert _tag(render(declare)[0]) == first
@@ -179,10 +181,10 @@ def test_a_removed_handler_file_leaves_the_context(tmp_path):
         return Function("hello", FunctionArgs(handler=handler, lang="python3-http"), platform_ref())
 
     render(declare)
-    assert (function_module.BUILD_DIR / "hello" / "function" / "extra.txt").exists()
+    assert (function_templates.BUILD_DIR / "hello" / "function" / "extra.txt").exists()
     (handler / "extra.txt").unlink()
     render(declare)
-    assert not (function_module.BUILD_DIR / "hello" / "function" / "extra.txt").exists()
+    assert not (function_templates.BUILD_DIR / "hello" / "function" / "extra.txt").exists()
 
 
 def test_build_args_are_passed_and_change_the_tag(tmp_path):
@@ -330,7 +332,7 @@ def test_stack_reference_platform_supplies_namespace_and_registry():
     assert {obj["metadata"]["namespace"] for obj in rendered.kubernetes_objects()} == {"shared-fn"}
     for image in rendered.of_type("docker-build:index:Image"):
         name = image.name.removesuffix("-image")
-        context = function_module.BUILD_DIR / name
+        context = function_templates.BUILD_DIR / name
         assert image.inputs["tags"] == [f"registry.internal:5000/{name}:{build.content_hash(context, None, {})}"]
     deployment = objects(rendered, "Deployment")["sum"]
     image = {i.name: i for i in rendered.of_type("docker-build:index:Image")}["sum-image"]

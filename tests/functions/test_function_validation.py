@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from components import function as function_module
+from components import function_templates
 from components.errors import UserError
-from components.function import Function, FunctionArgs, FunctionError, ResourceSpec, Scale, Timeouts
+from components.function import Function
+from components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from components.function_errors import FunctionError
 from functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
 
@@ -18,7 +20,7 @@ HELLO = FUNCTIONS_DIR / "hello"
 
 @pytest.fixture(autouse=True)
 def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(function_module, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(function_templates, "BUILD_DIR", tmp_path / "build")
     return tmp_path / "build"
 
 

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from components import function as function_module
-from components import names
+from components import function_templates, names
 from components.render import render_stack
 from tests.validation import schema_errors
 
 
 @pytest.fixture(autouse=True)
 def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(function_module, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(function_templates, "BUILD_DIR", tmp_path / "build")
     return tmp_path / "build"
 
 

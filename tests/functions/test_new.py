@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from components import function as function_module
-from components import new
-from components.function import Function, FunctionArgs, available_templates, template
+from components import function_templates, new
+from components.function import Function
+from components.function_args import FunctionArgs
+from components.function_templates import available_templates, template
 from tests.functions.helpers import objects, platform_ref, render
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -25,7 +26,7 @@ EXPECTED_FILES = {
 
 @pytest.fixture(autouse=True)
 def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(function_module, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(function_templates, "BUILD_DIR", tmp_path / "build")
     return tmp_path / "build"
 
 

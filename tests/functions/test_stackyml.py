@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components import function as function_module
-from components import stackyml
-from components.function import ResourceSpec, Scale, Timeouts
+from components import function_templates, stackyml
+from components.function_args import ResourceSpec, Scale, Timeouts
 from components.stackyml import StackYmlError, parse, repository_of
 from functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
@@ -22,7 +21,7 @@ ROOT = HERE.parent.parent
 
 @pytest.fixture(autouse=True)
 def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(function_module, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(function_templates, "BUILD_DIR", tmp_path / "build")
     return tmp_path / "build"
 
 

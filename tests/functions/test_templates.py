@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components import k8s
-from components.function import available_templates, render_build_context, template
+from components.function_templates import available_templates, render_build_context, template
 from components.images import TEMPLATE_IMAGES
 from functions import FUNCTIONS_DIR
 
