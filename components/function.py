@@ -213,6 +213,10 @@ def timeout_warnings(timeouts: Timeouts, config: PlatformConfig) -> list[str]:
 # --- the resource --------------------------------------------------------------------------------
 
 
+SCALER_OWNED_FIELDS = ["spec.replicas"]
+"""Deployment fields that the scaler (and the gateway's scale-from-zero) change after the first deploy."""
+
+
 class Function(pulumi.ComponentResource):
     """A function deployed the way faas-netes deploys one, with its image built from a template."""
 
@@ -291,7 +295,9 @@ class Function(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.metadata(name, target.namespace, self.labels, annotations=self.annotations),
             spec=self._deployment_spec(name, args, tmpl, replicas, selector),
-            opts=child,
+            # The replica count starts at scale.min; from then on the scaler and the gateway own it, so
+            # a later `pulumi up` must not reset a function under load to its minimum.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=SCALER_OWNED_FIELDS)),
         )
         self.service = kubernetes.core.v1.Service(
             f"{name}-service",

@@ -6,6 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from components import build, function_templates, names
@@ -418,3 +419,22 @@ def test_stack_reference_registry_can_be_overridden_by_the_application_team():
     (image,) = rendered.of_type("docker-build:index:Image")
     assert image.inputs["tags"][0].startswith("registry.team.example:443/apps/hello:")
     assert objects(rendered, "Deployment")["hello"]["metadata"]["namespace"] == "shared-fn"
+
+
+def test_a_later_pulumi_up_leaves_the_replica_count_to_the_scaler():
+    """Pulumi sets replicas to scale.min on create, then ignores them: a function under load keeps its scale."""
+    seen: dict[str, list[str]] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        seen[args.type_] = list(args.opts.ignore_changes or [])
+
+    render(
+        lambda: Function(
+            "echo",
+            FunctionArgs(image_ref="ghcr.io/acme/echo:1.0", scale=Scale(min=2, max=5)),
+            platform_ref(),
+            opts=pulumi.ResourceOptions(transformations=[capture]),
+        )
+    )
+    assert seen["kubernetes:apps/v1:Deployment"] == ["spec.replicas"]
+    assert seen["kubernetes:core/v1:Service"] == []
