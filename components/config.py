@@ -8,12 +8,22 @@ out-of-range value raises `ConfigError`, whose message names the key, the value 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components import names
@@ -83,6 +93,42 @@ class _Model(BaseModel):
 
 
 # --- sections ------------------------------------------------------------------------------------
+
+
+def _scalar_text(value: Any) -> Any:
+    """YAML numbers and booleans where text is expected (`statusCode: 200`), as the text they spell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+SCALER_WIRED = frozenset(
+    {
+        "SCALER_LISTEN", "SCALER_PROVIDER_URL", "SCALER_PROVIDER_USER", "SCALER_PROVIDER_PASSWORD_FILE",
+        "SCALER_AUTH_USER", "SCALER_AUTH_PASSWORD_FILE", "SCALER_PROMETHEUS_URL", "SCALER_POLICY",
+        "SCALER_MAX_REPLICAS_CAP", "SCALER_DEFAULT_NAMESPACE", "SCALER_LOG_LEVEL",
+    }
+)
+"""Scaler settings the platform sets from its own wiring; `scaler.env` may not override them."""
+_SCALER_PROBE_ENV = {"SCALER_PROVIDER_URL": "http://gateway:8080"}
+
+
+@functools.cache
+def scaler_tunables() -> frozenset[str]:
+    """Every `SCALER_*` variable the scaler reads, less the wired ones: asked of the scaler's own parser."""
+    from scaler.settings import Settings
+
+    seen: set[str] = set()
+
+    class Recording(dict[str, str]):
+        def get(self, key: str, default: Any = None) -> Any:
+            seen.add(key)
+            return super().get(key, default)
+
+    Settings.from_env(Recording(_SCALER_PROBE_ENV))
+    return frozenset(seen) - SCALER_WIRED
 
 
 class ResourceList(_Model):
@@ -243,7 +289,7 @@ class AlertRule(_Model):
     """Range of the `rate()` over `gateway_function_invocation_total`."""
     for_: Duration = Field(default="5s", alias="for")
     """How long the rate must stay above the threshold before the alert fires."""
-    status_code: str | None = "200"
+    status_code: Annotated[str | None, BeforeValidator(_scalar_text)] = "200"
     """Only invocations answered with this HTTP code count; null counts every code."""
     severity: str = "major"
     """The alert's `severity` label."""
@@ -260,14 +306,31 @@ class Scaler(_Model):
     """Log level of the scaler."""
     resources: Resources = Resources.of("50m", "64Mi", "500m", "192Mi")
     """Requests and limits of the scaler."""
-    env: dict[str, str] = Field(default_factory=dict)
-    """Extra `SCALER_*` settings (windows, timeouts) passed through as environment variables."""
+    env: dict[str, Annotated[str, BeforeValidator(_scalar_text)]] = Field(default_factory=dict)
+    """Tuning `SCALER_*` settings (windows, periods, timeouts: see scaler/README.md) passed as environment
+    variables; the settings the platform wires itself (addresses, credentials, policy, cap) are refused."""
 
     @model_validator(mode="after")
-    def _env_is_scaler_settings(self) -> Scaler:
+    def _env_is_scaler_tuning(self) -> Scaler:
+        tunable = scaler_tunables()
         for key in self.env:
-            if not key.startswith("SCALER_"):
-                raise ValueError(f"env key {key!r} is not a scaler setting: expected a SCALER_* name")
+            if key in SCALER_WIRED:
+                raise ValueError(
+                    f"env key {key!r} is wired by the platform (addresses, credentials, policy and the edition's "
+                    "cap): set scaler.policy, scaler.logLevel or edition instead"
+                )
+            if key not in tunable:
+                hint = difflib.get_close_matches(key, sorted(tunable), n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ValueError(
+                    f"env key {key!r} is not a scaler setting{suggestion}: expected one of {', '.join(sorted(tunable))}"
+                )
+        from scaler.settings import Settings, SettingsError
+
+        try:
+            Settings.from_env({**_SCALER_PROBE_ENV, **self.env})
+        except SettingsError as error:
+            raise ValueError(f"env: {error}") from None
         return self
 
 
@@ -316,6 +379,14 @@ class PlatformConfig(_Model):
     """High-availability settings."""
     images: dict[str, str] = Field(default_factory=dict)
     """Image overrides by component key (gateway, faasNetes, queueWorker, nats, prometheus, alertmanager)."""
+
+    @field_validator("images")
+    @classmethod
+    def _known_images(cls, images: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(images) - set(IMAGE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}: expected some of {list(IMAGE_KEYS)}")
+        return images
     license_key: str | None = Field(default=None, repr=False)
     """OpenFaaS Pro licence (secret: `pulumi config set --secret faasplane:licenseKey`)."""
     registry_password: str | None = Field(default=None, repr=False)
@@ -323,13 +394,23 @@ class PlatformConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PlatformConfig:
-        unknown = sorted(set(self.images) - set(IMAGE_KEYS))
-        if unknown:
-            raise ValueError(f"images has unknown keys {unknown}: expected some of {list(IMAGE_KEYS)}")
         if self.edition == names.EDITION_PRO and not self.license_key:
             raise ValueError(
                 "edition 'pro' needs the OpenFaaS Pro licence: "
                 "pulumi config set --secret faasplane:licenseKey <key>"
+            )
+        rate_window = duration_seconds(self.alert_rule.rate_window)
+        scrape = duration_seconds(self.prometheus.gateway_scrape_interval)
+        if rate_window < 2 * scrape:
+            raise ValueError(
+                f"alertRule.rateWindow {self.alert_rule.rate_window} must be at least twice "
+                f"prometheus.gatewayScrapeInterval {self.prometheus.gateway_scrape_interval}: rate() needs two "
+                "samples inside its window, or the scaling alert never fires"
+            )
+        if self.edition == names.EDITION_CE and self.queue.max_inflight != 1:
+            raise ValueError(
+                f"queue.maxInflight {self.queue.max_inflight} is not supported by the OpenFaaS CE queue-worker, "
+                "which runs one invocation at a time: scale out with queue.workerReplicas, or use edition 'pro'"
             )
         if self.registry.username and not self.registry_password:
             raise ValueError(

@@ -87,9 +87,21 @@ BAD_CONFIGS = [
                  "edition 'pro' needs the OpenFaaS Pro licence: pulumi config set --secret faasplane:licenseKey",
                  id="pro-without-licence"),
     pytest.param({"faasplane:images": {"gatway": "example/gateway:1"}},
-                 "images has unknown keys ['gatway']", id="unknown-image-key"),
+                 "faasplane:images: unknown keys ['gatway']", id="unknown-image-key"),
     pytest.param({"faasplane:scaler": {"env": {"POLICY": "openfaas"}}},
-                 "faasplane:scaler: env key 'POLICY' is not a scaler setting: expected a SCALER_* name", id="scaler-env"),
+                 "faasplane:scaler: env key 'POLICY' is not a scaler setting", id="scaler-env-not-a-setting"),
+    pytest.param({"faasplane:scaler": {"env": {"SCALER_UP_FACTR": "2"}}},
+                 "env key 'SCALER_UP_FACTR' is not a scaler setting (did you mean 'SCALER_UP_FACTOR'?)",
+                 id="scaler-env-misspelt"),
+    pytest.param({"faasplane:scaler": {"env": {"SCALER_MAX_REPLICAS_CAP": "50"}}},
+                 "env key 'SCALER_MAX_REPLICAS_CAP' is wired by the platform", id="scaler-env-wired"),
+    pytest.param({"faasplane:scaler": {"env": {"SCALER_UP_PERIOD": "soon"}}},
+                 "faasplane:scaler: env: SCALER_UP_PERIOD: expected a duration", id="scaler-env-bad-value"),
+    pytest.param({"faasplane:prometheus": {"gatewayScrapeInterval": "30s"}},
+                 "alertRule.rateWindow 10s must be at least twice prometheus.gatewayScrapeInterval 30s",
+                 id="rate-window-too-short-for-the-scrapes"),
+    pytest.param({"faasplane:queue": {"maxInflight": 4}},
+                 "queue.maxInflight 4 is not supported by the OpenFaaS CE queue-worker", id="ce-max-inflight"),
     pytest.param({"faasplane:scaler": {"replicas": 2}},
                  "faasplane:scaler.replicas: 2 is not valid: Input should be less than or equal to 1", id="scaler-replicas"),
     pytest.param({"faasplane:alertRule": {"thresholdRps": 0}},
@@ -140,6 +152,19 @@ def test_durations(text: str, seconds: float, go: str) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         duration_seconds(text)
+
+
+def test_numbers_written_where_text_is_expected_are_taken_as_text() -> None:
+    config = load({"faasplane:alertRule": {"statusCode": 500}, "faasplane:scaler": {"env": {"SCALER_UP_FACTOR": 2}}})
+    assert config.alert_rule.status_code == "500"
+    assert config.scaler.env == {"SCALER_UP_FACTOR": "2"}
+
+
+def test_scaler_tunables_are_what_the_scaler_reads_less_the_wiring() -> None:
+    from components.config import SCALER_WIRED, scaler_tunables
+
+    assert {"SCALER_UP_PERIOD", "SCALER_DOWN_PERIOD", "SCALER_UP_FACTOR", "SCALER_RATE_WINDOW"} <= scaler_tunables()
+    assert not scaler_tunables() & SCALER_WIRED
 
 
 def test_alert_rule_for_is_spelt_as_in_prometheus() -> None:
