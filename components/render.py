@@ -140,10 +140,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if ":" not in key:
             key = f"{names.PROJECT}:{key}"
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            print(f"--set {item!r}: the value is not valid YAML: {exc}", file=sys.stderr)
+            return 2
     try:
         rendered = render_stack(args.stack, overrides)
-    except (UserError, StackFileError) as exc:
+    except StackFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except UserError as exc:
         print(f"{stack_file(args.stack)}: {exc}", file=sys.stderr)
         return 2
     written = write_render(rendered, args.out)

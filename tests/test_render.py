@@ -148,3 +148,11 @@ def test_unknown_stack_exits_2_naming_the_stacks(tmp_path: Path) -> None:
     result = run_render("--stack", "staging", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "Pulumi.staging.yaml: no such stack file; stacks: dev, prod" in result.stderr
+    assert result.stderr.count("Pulumi.staging.yaml") == 1
+
+
+def test_an_override_that_is_not_yaml_exits_2_naming_it(tmp_path: Path) -> None:
+    result = run_render("--stack", "dev", "--out", str(tmp_path), "--set", "faasplane:gateway=[: bad")
+    assert result.returncode == 2
+    assert "--set 'faasplane:gateway=[: bad': the value is not valid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
