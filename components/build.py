@@ -64,7 +64,9 @@ def build_image(
     """
     tag = content_hash(context, include, build_args)
     image_name = pulumi.Output.concat(server, "/", repository)
-    registries = [{"address": server, "username": username, "password": password}] if username else None
+    # Docker looks credentials up by registry host: `registry.example.com/team` logs in to the host.
+    host = pulumi.Output.from_input(server).apply(lambda value: value.split("/", 1)[0])
+    registries = [{"address": host, "username": username, "password": password}] if username else None
     image = docker_build.Image(
         resource_name,
         context={"location": str(context)},

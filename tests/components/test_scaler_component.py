@@ -9,7 +9,7 @@ import pytest
 
 from components import monitoring_config as mc
 from components import names
-from components.config import PlatformConfig, parse_config
+from components.config import ConfigError, PlatformConfig, parse_config
 from components.mock_engine import SECRET_SIG, Rendered
 from components.scaler import REPO_ROOT, ScalerService, scaler_env
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
@@ -79,14 +79,17 @@ def test_image_tag_follows_the_scaler_sources_only() -> None:
 
 
 def test_registry_credentials_are_passed_to_the_build() -> None:
-    config = parse_config({"registry": {"server": "registry.example.com", "username": "ci"}, "registryPassword": "pw"})
+    config = parse_config(
+        {"registry": {"server": "registry.example.com/team", "username": "ci"}, "registryPassword": "pw"}
+    )
     rendered, _ = build(config)
     [image] = rendered.of_type(IMAGE_TYPE)
+    assert image.inputs["tags"][0].startswith("registry.example.com/team/faasplane-scaler:")
     # The password makes the whole list a secret in the state Pulumi stores.
     registries = image.inputs["registries"]
     assert SECRET_SIG in registries
     [registry] = registries["value"]
-    assert registry["address"] == "registry.example.com"
+    assert registry["address"] == "registry.example.com"  # credentials belong to the host, not the path
     assert registry["username"] == "ci"
     assert "pw" not in str(rendered.kubernetes_objects())
 
@@ -128,9 +131,12 @@ def test_environment_for_a_renamed_pro_stack() -> None:
     assert variables["SCALER_UP_PERIOD"] == "30s"
 
 
-def test_scaler_env_entries_override_the_generated_ones() -> None:
-    config = parse_config({"scaler": {"env": {"SCALER_MAX_REPLICAS_CAP": "3", "SCALER_LISTEN": "0.0.0.0:8080"}}})
-    assert scaler_env(config)["SCALER_MAX_REPLICAS_CAP"] == "3"
+def test_scaler_env_adds_tuning_but_cannot_rewire_the_scaler() -> None:
+    config = parse_config({"scaler": {"env": {"SCALER_UP_PERIOD": "30s", "SCALER_UP_FACTOR": "2"}}})
+    assert scaler_env(config)["SCALER_UP_PERIOD"] == "30s" and scaler_env(config)["SCALER_UP_FACTOR"] == "2"
+    for wired in ("SCALER_MAX_REPLICAS_CAP", "SCALER_LISTEN", "SCALER_PROVIDER_URL", "SCALER_AUTH_PASSWORD_FILE"):
+        with pytest.raises(ConfigError, match=f"env key '{wired}' is wired by the platform"):
+            parse_config({"scaler": {"env": {wired: "x"}}})
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -23,7 +23,7 @@ PRO_SETTINGS: dict[str, Any] = {
         "image": "registry.example.com/faasplane-scaler:1.2.3",
         "policy": "openfaas",
         "logLevel": "debug",
-        "env": {"SCALER_UP_PERIOD": "30s", "SCALER_POLICY": "openfaas"},
+        "env": {"SCALER_UP_PERIOD": "30s"},
     },
 }
 """A Pro stack that renames everything a builder could have hard-coded."""
