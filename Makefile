@@ -42,7 +42,9 @@ review: render ## render STACK, then run the policy pack over it
 	$(PY) -m policies.check $(OUT) --config policies/config/$(STACK).json
 
 function: sync ## scaffold functions/NAME from template LANG
-	@test -n "$(NAME)" -a -n "$(LANG)" || { echo "usage: make function NAME=<name> LANG=<template>" >&2; exit 2; }
+	@# LANG is also the locale variable: only a LANG given on the command line names a template.
+	@test -n "$(NAME)" -a "$(origin LANG)" = "command line" || \
+		{ echo "usage: make function NAME=<name> LANG=<template>" >&2; exit 2; }
 	env LANG=C.UTF-8 $(PY) -m components.new "$(NAME)" --lang "$(LANG)"
 
 bench: sync ## run the benchmarks (tables on stdout, JSON in benchmarks/results/)
