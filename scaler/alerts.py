@@ -1,10 +1,11 @@
 """Parse webhook payloads (Alertmanager v4 and the minimal OpenFaaS shape) into typed alerts.
 
 `parse_notification` takes the decoded JSON and either returns a `Notification` or raises
-`PayloadError` for a payload that can never be valid (the HTTP layer answers 400, which
-Alertmanager drops). Problems with a single alert that a retry cannot fix (no `function_name`,
-a name that is not a valid function name) do not fail the batch: the alert is listed in
-`Notification.ignored` and the others proceed.
+`PayloadError` for a payload that can never be valid: not a JSON object, or no `alerts` list
+(the HTTP layer answers 400, which Alertmanager drops). Problems with a single alert (not an
+object, a wrongly typed field, no status, no `function_name`, a name that is not a valid
+function name) do not fail the batch: the alert is listed in `Notification.ignored` and the
+others proceed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class IgnoredAlert:
     index: int
     reason: str
     function_name: str | None = None
+    # What was wrong with an `invalid-alert` (a wrongly typed field, not an object...).
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,17 +94,19 @@ def parse_timestamp(value: str) -> datetime | None:
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    # The whole conversion is guarded: an offset can push a valid local time out of datetime's
+    # range (e.g. 9999-12-31T23:59:59-00:01 is year 10000 in UTC: OverflowError).
     try:
         parsed = datetime.fromisoformat(
             f"{year}-{month}-{day}T{hour}:{minute}:{second}"
             f"{'.' + fraction[:6].ljust(6, '0') if fraction else ''}"
             f"{'+00:00' if zone in ('Z', 'z') else zone}"
         )
-    except ValueError:
+        if parsed.year <= 1:
+            return None
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
         return None
-    if parsed.year <= 1:
-        return None
-    return parsed.astimezone(UTC)
 
 
 def _labels_fingerprint(labels: dict[str, object]) -> str:
@@ -110,42 +115,48 @@ def _labels_fingerprint(labels: dict[str, object]) -> str:
 
 
 def parse_notification(payload: object, default_namespace: str) -> Notification:
-    """Validate a decoded webhook payload; raises `PayloadError` if it can never be valid."""
+    """Validate a decoded webhook payload; raises `PayloadError` only if it can never be valid.
+
+    Only the envelope can make a payload invalid: not an object, or no `alerts` list. A single
+    alert that cannot be used (not an object, labels not an object, a wrongly typed field, no
+    status, no usable `function_name`) is listed in `ignored` with its reason and the others
+    proceed. Wrongly typed envelope fields (`status`, `receiver`, `truncatedAlerts`) are treated
+    as absent.
+    """
     if not isinstance(payload, dict):
         raise PayloadError([f"payload must be a JSON object, got {_kind(payload)}"])
-    errors: list[str] = []
-    status = _optional_str(payload, "status", "status", errors)
-    receiver = _optional_str(payload, "receiver", "receiver", errors)
-    truncated = payload.get("truncatedAlerts", 0)
-    if isinstance(truncated, bool) or not isinstance(truncated, int) or truncated < 0:
-        errors.append("truncatedAlerts must be a non-negative integer")
-        truncated = 0
     raw_alerts = payload.get("alerts")
     if not isinstance(raw_alerts, list):
-        errors.append(f"alerts must be a list, got {_kind(raw_alerts)}")
-        raise PayloadError(errors)
+        raise PayloadError([f"alerts must be a list, got {_kind(raw_alerts)}"])
+    status = _str_or_none(payload.get("status"))
+    receiver = _str_or_none(payload.get("receiver"))
+    truncated = payload.get("truncatedAlerts", 0)
+    if isinstance(truncated, bool) or not isinstance(truncated, int) or truncated < 0:
+        truncated = 0
 
     alerts: list[Alert] = []
     ignored: list[IgnoredAlert] = []
     for index, raw in enumerate(raw_alerts):
-        where = f"alerts[{index}]"
         if not isinstance(raw, dict):
-            errors.append(f"{where} must be an object, got {_kind(raw)}")
+            ignored.append(IgnoredAlert(index, "invalid-alert", detail=f"alert must be an object, got {_kind(raw)}"))
             continue
         labels = raw.get("labels", {})
         if not isinstance(labels, dict):
-            errors.append(f"{where}.labels must be an object, got {_kind(labels)}")
+            detail = f"labels must be an object, got {_kind(labels)}"
+            ignored.append(IgnoredAlert(index, "invalid-alert", detail=detail))
             continue
-        alert_status = _optional_str(raw, "status", f"{where}.status", errors) or status
-        fingerprint = _optional_str(raw, "fingerprint", f"{where}.fingerprint", errors)
-        starts_at = _optional_str(raw, "startsAt", f"{where}.startsAt", errors)
-        ends_at = _optional_str(raw, "endsAt", f"{where}.endsAt", errors)
-        function_name = _optional_str(labels, "function_name", f"{where}.labels.function_name", errors)
-        alertname = _optional_str(labels, "alertname", f"{where}.labels.alertname", errors)
-        if not alert_status:
-            errors.append(f"{where}.status is missing or empty (and so is the payload's)")
-            continue
+        errors: list[str] = []
+        alert_status = _optional_str(raw, "status", "status", errors) or status
+        fingerprint = _optional_str(raw, "fingerprint", "fingerprint", errors)
+        starts_at = _optional_str(raw, "startsAt", "startsAt", errors)
+        ends_at = _optional_str(raw, "endsAt", "endsAt", errors)
+        function_name = _optional_str(labels, "function_name", "labels.function_name", errors)
+        alertname = _optional_str(labels, "alertname", "labels.alertname", errors)
         if errors:
+            ignored.append(IgnoredAlert(index, "invalid-alert", detail="; ".join(errors)))
+            continue
+        if not alert_status:
+            ignored.append(IgnoredAlert(index, "no-status"))
             continue
         if function_name is None:
             ignored.append(IgnoredAlert(index, "no-function-name"))
@@ -165,9 +176,11 @@ def parse_notification(payload: object, default_namespace: str) -> Notification:
                 index=index,
             )
         )
-    if errors:
-        raise PayloadError(errors)
     return Notification(status, receiver, alerts, ignored, truncated)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _optional_str(mapping: dict[str, object], key: str, where: str, errors: list[str]) -> str | None:

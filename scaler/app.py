@@ -153,6 +153,7 @@ class AlertEndpoint:
             "ignored": [
                 {"index": item.index, "reason": item.reason}
                 | ({"function_name": item.function_name} if item.function_name else {})
+                | ({"detail": item.detail} if item.detail else {})
                 for item in notification.ignored
             ],
         }

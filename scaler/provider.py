@@ -177,8 +177,8 @@ class ProviderClient:
             if isinstance(name, str) and is_valid_name(name):
                 try:
                     result.append(function_info_from_json(item, FunctionRef(name, namespace)))
-                except ProviderError:
-                    continue
+                except (ProviderError, ValueError, OverflowError, OSError):
+                    continue  # one unusable entry does not hide the others
         return result
 
     async def ready(self) -> bool:

@@ -100,42 +100,49 @@ def test_empty_alert_list_is_valid():
 
 @pytest.mark.parametrize(
     "payload",
-    [
-        [],
-        "alerts",
-        None,
-        {},
-        {"alerts": {}},
-        {"alerts": None},
-        {"status": 1, "alerts": []},
-        {"alerts": ["x"]},
-        {"alerts": [{"status": "firing", "labels": []}]},
-        {"alerts": [{"status": 3, "labels": {"function_name": "echo"}}]},
-        {"alerts": [{"labels": {"function_name": "echo"}}]},  # no status anywhere
-        {"alerts": [{"status": "firing", "labels": {"function_name": 7}}]},
-        {"alerts": [{"status": "firing", "labels": {"function_name": "echo"}, "fingerprint": {}}]},
-        {"alerts": [{"status": "firing", "labels": {"function_name": "echo"}, "startsAt": 0}]},
-        {"truncatedAlerts": "many", "alerts": []},
-        {"truncatedAlerts": -1, "alerts": []},
-    ],
+    [[], "alerts", None, {}, {"alerts": {}}, {"alerts": None}, {"status": "firing"}],
 )
-def test_payloads_that_can_never_be_valid_are_rejected(payload):
+def test_only_an_envelope_that_can_never_be_valid_is_rejected(payload):
     with pytest.raises(PayloadError) as caught:
         parse_notification(payload, NS)
     assert caught.value.errors
 
 
-def test_one_bad_alert_rejects_the_batch_and_names_it():
-    payload = {"alerts": [am_alert("echo"), {"status": "firing", "labels": "x"}]}
-    with pytest.raises(PayloadError) as caught:
-        parse_notification(payload, NS)
-    assert caught.value.errors == ["alerts[1].labels must be an object, got a string"]
+@pytest.mark.parametrize(
+    ("alert", "reason"),
+    [
+        ("x", "invalid-alert"),
+        ({"status": "firing", "labels": []}, "invalid-alert"),
+        ({"status": "firing", "labels": "x"}, "invalid-alert"),
+        ({"status": 3, "labels": {"function_name": "echo"}}, "invalid-alert"),
+        ({"labels": {"function_name": "echo"}}, "no-status"),
+        ({"status": "", "labels": {"function_name": "echo"}}, "no-status"),
+        ({"status": "firing", "labels": {"function_name": 7}}, "invalid-alert"),
+        ({"status": "firing", "labels": {"function_name": "echo", "alertname": 1.5}}, "invalid-alert"),
+        ({"status": "firing", "labels": {"function_name": "echo"}, "fingerprint": {}}, "invalid-alert"),
+        ({"status": "firing", "labels": {"function_name": "echo"}, "startsAt": 0}, "invalid-alert"),
+        ({"status": "firing", "labels": {"function_name": "echo"}, "endsAt": []}, "invalid-alert"),
+    ],
+)
+def test_one_unusable_alert_is_ignored_and_the_others_proceed(alert, reason):
+    notification = parse_notification({"alerts": [am_alert("echo"), alert, am_alert("sum.team-a")]}, NS)
+    assert [a.function.key for a in notification.alerts] == ["echo.openfaas-fn", "sum.team-a"]
+    assert [(item.index, item.reason) for item in notification.ignored] == [(1, reason)]
+    if reason == "invalid-alert":
+        assert notification.ignored[0].detail
 
 
-def test_errors_are_capped():
-    with pytest.raises(PayloadError) as caught:
-        parse_notification({"alerts": [1] * 500}, NS)
-    assert len(caught.value.errors) == 20
+def test_the_reason_of_a_wrongly_typed_field_is_reported():
+    notification = parse_notification({"alerts": [{"status": "firing", "labels": "x"}]}, NS)
+    assert notification.ignored[0].detail == "labels must be an object, got a string"
+
+
+def test_wrongly_typed_envelope_fields_are_treated_as_absent():
+    payload = {"status": 1, "receiver": [], "truncatedAlerts": "many", "alerts": [am_alert("echo")]}
+    notification = parse_notification(payload, NS)
+    assert (notification.status, notification.receiver, notification.truncated_alerts) == (None, None, 0)
+    assert [a.function.name for a in notification.alerts] == ["echo"]
+    assert parse_notification({"truncatedAlerts": -1, "alerts": []}, NS).truncated_alerts == 0
 
 
 @pytest.mark.parametrize(
@@ -146,6 +153,12 @@ def test_errors_are_capped():
         ("0001-01-01T00:00:00Z", None),
         ("2026-13-01T00:00:00Z", None),
         ("yesterday", None),
+        # offsets that push a valid local time out of datetime's range: no answer, no exception
+        ("9999-12-31T23:59:59-00:01", None),
+        ("9999-12-31T23:59:59-23:59", None),
+        ("0001-01-01T00:00:00+23:59", None),
+        ("0002-01-01T00:00:00+23:59", datetime(1, 12, 31, 0, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59+00:01", datetime(9999, 12, 31, 23, 58, 59, tzinfo=UTC)),
     ],
 )
 def test_timestamps(text, expected):

@@ -223,7 +223,7 @@ async def test_ready_when_the_provider_answers(double):
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"", b"[]", b'{"alerts": "none"}', b'{"alerts": [{"status": 1}]}', b"\xff\xfe",
+    [b"{not json", b"", b"[]", b'{"alerts": "none"}', b'{"status": "firing"}', b"\xff\xfe",
      b"[" * 100_000 + b"]" * 100_000],
 )
 async def test_payloads_that_can_never_be_valid_get_400_and_no_provider_call(double, body):
@@ -232,6 +232,30 @@ async def test_payloads_that_can_never_be_valid_get_400_and_no_provider_call(dou
         assert response.status_code == 400
         assert "error" in response.json()
         assert double.requests == 0
+
+
+async def test_one_wrongly_typed_alert_is_ignored_and_the_rest_of_the_batch_applied(double):
+    async with harness(double.url, policy="openfaas") as h:
+        bad = [{"status": 1, "labels": {"function_name": "small"}},
+               {"status": "firing", "labels": {"function_name": "small"}, "startsAt": 0},
+               {"status": "firing", "labels": "small"}]
+        response = await h.alert(*bad, firing("echo"))
+        assert response.status_code == 200
+        body = response.json()
+        assert [(r["function"], r["outcome"]) for r in body["results"]] == [("echo.openfaas-fn", "applied")]
+        assert [(item["index"], item["reason"]) for item in body["ignored"]] == [
+            (0, "invalid-alert"), (1, "invalid-alert"), (2, "invalid-alert")]
+        assert body["ignored"][1]["detail"] == "startsAt must be a string, got a number"
+        assert double.calls_for("small") == []  # never a provider call for a malformed alert
+        assert double.replicas("echo") == 3
+
+
+@pytest.mark.parametrize("starts", ["9999-12-31T23:59:59-00:01", "0001-01-01T00:00:00+23:59"])
+async def test_a_timestamp_out_of_range_is_no_timestamp_not_a_500(double, starts):
+    async with harness(double.url) as h:
+        response = await h.alert(firing("echo", fingerprint="f1", starts=starts))
+        assert response.status_code == 200
+        assert response.json()["results"][0]["outcome"] == "applied"
 
 
 async def test_bodies_over_one_mib_get_413_by_header_and_by_stream(double):

@@ -97,6 +97,16 @@ async def test_list_skips_entries_that_are_not_functions():
     assert [(info.name, info.namespace) for info in infos] == [("ok", "ns")]
 
 
+@pytest.mark.parametrize("created", ["9999-12-31T23:59:59-00:01", "0001-01-01T00:00:00+23:59", "soon"])
+async def test_a_created_at_out_of_range_is_unknown_not_an_error(created):
+    entry = {"name": "echo", "replicas": 2, "createdAt": created}
+    info = await client(lambda request: httpx.Response(200, json=entry)).get_function(ECHO)
+    assert (info.replicas, info.created_at) == (2, None)
+    body = [entry, {"name": "ok", "replicas": 1, "createdAt": "2026-01-01T00:00:00Z"}]
+    infos = await client(lambda request: httpx.Response(200, json=body)).list_functions("ns")
+    assert [(info.name, info.created_at is None) for info in infos] == [("echo", True), ("ok", False)]
+
+
 def prometheus(answer) -> PrometheusLoad:
     return PrometheusLoad("http://prometheus", transport=httpx.MockTransport(answer))
 
