@@ -2,7 +2,8 @@
 # make down: destroy the dev stack, then delete the kind cluster and its registry container.
 #
 # Safe to re-run. The state backend (.pulumi/) and its passphrase file stay, so a later `make up`
-# reuses the (then empty) stack; remove both to forget the stack entirely.
+# reuses the (then empty) stack. To forget the stack entirely remove both and also the encryptionsalt:
+# line of stacks/Pulumi.<stack>.yaml: it was made from that passphrase, and a new one does not match it.
 set -euo pipefail
 
 here="${BASH_SOURCE[0]%/*}"
@@ -44,3 +45,6 @@ if [[ -n "$(container_running "$registry")" ]]; then
 else
   log "no registry container $registry"
 fi
+
+log "kept .pulumi/ and .pulumi-passphrase for the next 'make up'; to forget stack $STACK, remove both" \
+  "and the encryptionsalt: line of stacks/Pulumi.$STACK.yaml (it only matches that passphrase)"

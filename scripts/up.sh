@@ -2,7 +2,8 @@
 # make up: the dev stack on a local kind cluster with kind's local registry on localhost:5001.
 #
 # Safe to re-run: every step checks before it acts, and `pulumi up` changes nothing when nothing changed.
-# Exits 2 before doing anything when docker (with a running daemon), kind, pulumi or uv is missing.
+# Exits 2 before doing anything when docker (with a running daemon), kind, pulumi or uv is missing, or
+# when the passphrase file is gone but the stack file still has the encryptionsalt: line it made.
 # STACK=<name> selects another stack file (default dev); it must push to localhost:<port> and expose
 # the gateway as a NodePort.
 set -euo pipefail
@@ -15,6 +16,31 @@ source "$FAASPLANE_ROOT/scripts/lib.sh"
 
 require_tools docker kind pulumi uv
 cd "$FAASPLANE_ROOT"
+
+# Before anything changes: a passphrase that has to be generated must not meet state or a salt made by
+# a lost one. The first `pulumi stack select --create` writes `encryptionsalt:` (derived from the
+# passphrase) into the git-tracked stack file; with a new passphrase Pulumi then fails with
+# "incorrect passphrase".
+pulumi_env
+stack_file="stacks/Pulumi.$STACK.yaml"
+if [[ ! -f "$PULUMI_CONFIG_PASSPHRASE_FILE" ]]; then
+  if backend_has_stacks; then
+    die "$PULUMI_CONFIG_PASSPHRASE_FILE is missing but .pulumi/ holds stacks encrypted with it:" \
+      "restore the file, or remove .pulumi/ (and the encryptionsalt line of $stack_file) to start over"
+  fi
+  if grep -q '^encryptionsalt:' "$stack_file" 2>/dev/null; then
+    {
+      printf 'error: %s is missing, but %s still has the encryptionsalt: line made from it,\n' \
+        "$PULUMI_CONFIG_PASSPHRASE_FILE" "$stack_file"
+      printf 'so a newly generated passphrase would fail with "incorrect passphrase". Either:\n'
+      printf '  - restore %s (the passphrase that made the salt), or\n' "$PULUMI_CONFIG_PASSPHRASE_FILE"
+      printf '  - start the stack over: delete the encryptionsalt: line (and any secure: values) from %s\n' \
+        "$stack_file"
+      printf 'and run it again. Nothing was changed.\n'
+    } >&2
+    exit 2
+  fi
+fi
 
 log "Python environment from the lock file (uv sync --frozen)"
 uv sync --frozen
@@ -81,13 +107,9 @@ docker exec -i "$control_plane" kubectl --kubeconfig=/etc/kubernetes/admin.conf 
   <"$work/registry-configmap.yaml" >/dev/null
 
 # 6. Pulumi: self-managed backend in .pulumi/, generated passphrase file, the stack, pulumi up.
-pulumi_env
 mkdir -p "$FAASPLANE_ROOT/.pulumi"
 if [[ ! -f "$PULUMI_CONFIG_PASSPHRASE_FILE" ]]; then
-  if backend_has_stacks; then
-    die "$PULUMI_CONFIG_PASSPHRASE_FILE is missing but .pulumi/ holds stacks encrypted with it:" \
-      "restore the file, or remove .pulumi/ (and the encryptionsalt line of stacks/Pulumi.$STACK.yaml) to start over"
-  fi
+  # Checked above: no stacks in .pulumi/ and no encryptionsalt: in the stack file.
   log "generating the state passphrase in .pulumi-passphrase (mode 600, git-ignored)"
   (
     umask 077
@@ -97,7 +119,7 @@ if [[ ! -f "$PULUMI_CONFIG_PASSPHRASE_FILE" ]]; then
 fi
 chmod 600 "$PULUMI_CONFIG_PASSPHRASE_FILE"
 
-log "stack $STACK (state in .pulumi/, config in stacks/Pulumi.$STACK.yaml)"
+log "stack $STACK (state in .pulumi/, config in $stack_file)"
 pulumi stack select --create "$STACK" --non-interactive
 # --refresh first reconciles the state with the cluster (e.g. a cluster deleted and re-created by hand).
 pulumi up --yes --refresh --non-interactive --stack "$STACK"

@@ -60,7 +60,22 @@ set -euo pipefail
 S="$STUB_STATE"
 echo "pulumi $* [backend=${PULUMI_BACKEND_URL:-} passfile=${PULUMI_CONFIG_PASSPHRASE_FILE:-} pass=${PULUMI_CONFIG_PASSPHRASE:-}]" >>"$S/log"
 case "$1 $2" in
-  "stack select") if [[ " $* " == *" --create "* ]]; then touch "$S/stack"; else [[ -e "$S/stack" ]]; fi ;;
+  "stack select")
+    if [[ " $* " == *" --create "* ]]; then
+      touch "$S/stack"
+      # As Pulumi does with a passphrase: the first select --create writes a salt made from it into the
+      # stack file, and a salt from another passphrase is refused.
+      name=""; for a in "${@:3}"; do [[ "$a" != -* ]] && { name="$a"; break; }; done
+      file="stacks/Pulumi.$name.yaml"
+      salt="encryptionsalt: v1:$(head -c 12 "$PULUMI_CONFIG_PASSPHRASE_FILE")"
+      if ! grep -q '^encryptionsalt:' "$file" 2>/dev/null; then
+        echo "$salt" >>"$file"
+      elif ! grep -qxF -- "$salt" "$file"; then
+        echo "error: incorrect passphrase" >&2; exit 255
+      fi
+    else
+      [[ -e "$S/stack" ]]
+    fi ;;
   "stack output") [[ "$3" == externalGatewayUrl ]] && echo "__URL__/" ;;
 esac
 """
@@ -88,12 +103,14 @@ def write_stubs(bin_dir: Path, tools: tuple[str, ...] = ("docker", "kind", "pulu
 
 
 def make_repo(root: Path) -> Path:
-    """A throw-away repository layout: real scripts and stack files copied, the components linked."""
+    """A throw-away repository layout: real scripts and stack files copied, the packages they import
+    (components, and scaler, whose settings the config validates against) linked."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "scripts", root / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "stacks", root / "stacks")
     shutil.copy2(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
-    (root / "components").symlink_to(REPO / "components", target_is_directory=True)
+    for package in ("components", "scaler"):
+        (root / package).symlink_to(REPO / package, target_is_directory=True)
     return root
 
 

@@ -7,6 +7,7 @@ tools, which checks the order of the steps, what each step is given, and that re
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -158,6 +159,50 @@ def test_up_refuses_to_replace_a_lost_passphrase_of_existing_state(stubbed: tupl
     assert ".pulumi-passphrase is missing" in result.stderr
     assert not (repo / ".pulumi-passphrase").exists()
     assert not [line for line in _log(state) if line.startswith("pulumi up")]
+
+
+def test_up_after_forgetting_the_stack_stops_on_the_salt_of_the_lost_passphrase(
+    stubbed: tuple[Path, Path, str],
+) -> None:
+    """`make down`, then remove .pulumi/ and the passphrase as its message says: the stack file still has
+    the encryptionsalt: line of the old passphrase, which a new one cannot match ("incorrect passphrase")."""
+    repo, state, path = stubbed
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    assert "encryptionsalt:" not in stack_file.read_text()
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    assert "\nencryptionsalt: " in stack_file.read_text(), "the stub writes the salt as pulumi does"
+    down = _run(repo, "down.sh", path, state)
+    assert down.returncode == 0, down.stderr
+    assert "encryptionsalt: line of stacks/Pulumi.dev.yaml" in down.stderr, "down must name the salt line"
+    shutil.rmtree(repo / ".pulumi")
+    (repo / ".pulumi-passphrase").unlink()
+    (state / "log").unlink()
+    before = _tree(repo)
+
+    result = _run(repo, "up.sh", path, state)
+    assert result.returncode == 2, result.stderr
+    assert "stacks/Pulumi.dev.yaml still has the encryptionsalt: line" in result.stderr
+    assert "restore " in result.stderr and "delete the encryptionsalt: line" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert _tree(repo) == before and not (repo / ".pulumi-passphrase").exists()
+    assert [line.split()[:2] for line in _log(state)] == [["docker", "info"]], "did something before exiting"
+
+    # Doing what it says (deleting the salt line) lets the next `make up` start the stack over.
+    stack_file.write_text("".join(
+        line for line in stack_file.read_text().splitlines(keepends=True) if not line.startswith("encryptionsalt:")
+    ))
+    again = _run(repo, "up.sh", path, state)
+    assert again.returncode == 0, again.stderr
+    assert (repo / ".pulumi-passphrase").exists() and stack_file.read_text().count("encryptionsalt:") == 1
+
+
+def test_up_with_the_passphrase_restored_keeps_the_salt(stubbed: tuple[Path, Path, str]) -> None:
+    repo, state, path = stubbed
+    assert _run(repo, "up.sh", path, state).returncode == 0
+    shutil.rmtree(repo / ".pulumi")
+    again = _run(repo, "up.sh", path, state)
+    assert again.returncode == 0, again.stderr
+    assert (repo / "stacks" / "Pulumi.dev.yaml").read_text().count("encryptionsalt:") == 1
 
 
 def test_down_destroys_then_deletes_cluster_and_registry_and_is_safe_to_repeat(
