@@ -118,6 +118,9 @@ class Scaler:
         for namespace, count in counts.items():
             if count < LIST_THRESHOLD:
                 continue
+            # The versions before the list call: a change the scaler makes while the list is in
+            # flight bumps the version, so the (possibly older) listed count is not used for it.
+            versions = {ref: self._version(ref) for ref in groups if ref.namespace == namespace}
             try:
                 infos = await self.provider.list_functions(namespace)
             except ProviderError:
@@ -125,9 +128,13 @@ class Scaler:
             prefetched.namespaces.add(namespace)
             for info in infos:
                 ref = FunctionRef(info.name, namespace)
-                if ref in groups:
-                    prefetched.infos[ref] = (info, self.state.function(ref).version)
+                if ref in versions:
+                    prefetched.infos[ref] = (info, versions[ref])
         return prefetched
+
+    def _version(self, ref: FunctionRef) -> int:
+        state = self.state.functions.get(ref)
+        return 0 if state is None else state.version
 
     async def _read_function(self, ref: FunctionRef, state: FunctionState, prefetched: Prefetched) -> FunctionInfo:
         """The function as listed for this payload if nothing changed it since, else a fresh GET."""
@@ -209,9 +216,11 @@ class Scaler:
         descent = trigger in (rules.RESOLVED, "reconcile") and not self.openfaas_policy
         outcome = UNCHANGED
         if choice.target != current:
+            # Bumped before the call: even a scale that fails (a timeout) may have been applied, so
+            # a count read before it must not be used any more.
+            state.version += 1
             try:
                 await self.provider.scale(ref, choice.target)
-                state.version += 1
                 outcome = APPLIED
             except FunctionNotFound:
                 self._log_decision(ref, current, choice, trigger, "unknown-function")
