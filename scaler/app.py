@@ -5,7 +5,9 @@ Status codes follow Alertmanager's delivery rules (2xx done, 5xx retried, any 4x
 * 200: every alert was applied, was already right, or was skipped for a permanent reason.
 * 400: a payload that can never be valid; no provider call is made.
 * 401: missing or wrong credentials (when SCALER_AUTH_* are set). 413: body above 1 MiB.
-* 502: a provider call failed transiently; a retry is harmless because decisions are idempotent.
+* 502: a provider call failed in a way a retry may fix (network, timeout, 3xx, 5xx, 401/403/408/429,
+  an unusable answer). A retry adds no step: `proportional` decisions are idempotent, and in
+  `openfaas` applied deliveries are remembered for SCALER_DEDUPE_WINDOW (scaler/README.md).
 * 500: an unexpected exception; logged with the request id and counted, the process keeps serving.
 """
 

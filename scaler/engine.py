@@ -23,7 +23,7 @@ from scaler.logs import log_event
 from scaler.metrics import ScalerMetrics
 from scaler.provider import FunctionInfo, FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
 from scaler.settings import POLICY_OPENFAAS, Settings
-from scaler.state import FunctionState, ScalerState
+from scaler.state import Delivery, DeliveryKey, FunctionState, ScalerState
 
 # A payload naming at least this many functions of one namespace reads them with one list call
 # instead of one GET each (a 1,000-alert payload then costs 1 list + the scale calls).
@@ -181,6 +181,16 @@ class Scaler:
                 return result(SKIPPED, reason)
             self.state.record(alert)
 
+        delivery_key = (ref.key, alert.fingerprint, alert.starts_at, alert.status)
+        earlier = None
+        if self.openfaas_policy and self.settings.dedupe_window > 0:
+            earlier = self.state.delivery(delivery_key, self.clock())
+            if earlier is not None and earlier.done:
+                # A retry or duplicate of a delivery that was applied: the same answer, no new step.
+                log_event(logging.DEBUG, "duplicate-delivery", function=ref.name, namespace=ref.namespace,
+                          fingerprint=alert.fingerprint)
+                return result(earlier.outcome, earlier.reason, earlier.before, earlier.to)
+
         try:
             info = await self._read_function(ref, state, prefetched)
         except FunctionNotFound:
@@ -194,16 +204,33 @@ class Scaler:
         self.state.observe_replicas(ref, info.replicas, now)
         spec = self.spec_for(info)
         if self.openfaas_policy:
+            if earlier is not None and info.replicas == earlier.to:
+                # The earlier delivery's scale call failed (e.g. timed out) but was applied.
+                self._remember(delivery_key, now, APPLIED, earlier.reason, earlier.before, earlier.to)
+                return result(APPLIED, earlier.reason, earlier.before, earlier.to)
             choice = rules.decide_openfaas(alert.status, info.replicas, spec, self.limits.cap)
+            outcome, reason = await self.apply(ref, state, info.replicas, choice, now, trigger=alert.status)
+            if outcome != SKIPPED and self.settings.dedupe_window > 0:
+                # a failed scale is remembered with the decision's reason, as pending
+                self._remember(delivery_key, now, outcome, choice.reason, info.replicas, choice.target)
+            return result(outcome, reason, info.replicas, choice.target if outcome != FAILED else None)
+        load = await snapshot.load(spec.type, ref.key)
+        if alert.status == rules.FIRING:
+            state.descending = False
+            choice = rules.decide_firing(info.replicas, spec, load, state.history, now, self.limits)
         else:
-            load = await snapshot.load(spec.type, ref.key)
-            if alert.status == rules.FIRING:
-                state.descending = False
-                choice = rules.decide_firing(info.replicas, spec, load, state.history, now, self.limits)
-            else:
-                choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
+            choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
         outcome, reason = await self.apply(ref, state, info.replicas, choice, now, trigger=alert.status)
         return result(outcome, reason, info.replicas, choice.target if outcome != FAILED else None)
+
+    def _remember(
+        self, key: DeliveryKey, now: float, outcome: str, reason: str, before: int, to: int
+    ) -> None:
+        """Remember an `openfaas` delivery for SCALER_DEDUPE_WINDOW; a failed one only as pending."""
+        done = outcome != FAILED
+        self.state.remember_delivery(key, Delivery(
+            now + self.settings.dedupe_window, done, outcome, reason, before, to,
+        ))
 
     async def apply(
         self, ref: FunctionRef, state: FunctionState, current: int, choice: Decision, now: float,

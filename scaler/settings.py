@@ -52,6 +52,7 @@ class Settings:
     up_addend: int = UP_ADDEND
     down_period: float = 15.0
     fallback_step_interval: float = 20.0
+    dedupe_window: float = 10.0
     reconcile_interval: float = 15.0
     idle_interval: float = 30.0
     idle_namespaces: tuple[str, ...] = ("openfaas-fn",)
@@ -122,6 +123,7 @@ class Settings:
             up_addend=integer("SCALER_UP_ADDEND", UP_ADDEND, minimum=0) or 0,
             down_period=seconds("SCALER_DOWN_PERIOD", 15.0),
             fallback_step_interval=seconds("SCALER_FALLBACK_STEP_INTERVAL", 20.0),
+            dedupe_window=seconds("SCALER_DEDUPE_WINDOW", 10.0),
             reconcile_interval=seconds("SCALER_RECONCILE_INTERVAL", 15.0, minimum=0.01),
             idle_interval=seconds("SCALER_IDLE_INTERVAL", 30.0, minimum=0.01),
             idle_namespaces=idle_namespaces,

@@ -17,6 +17,9 @@ from scaler.decision import History
 
 MAX_TRACKED_ALERTS = 50_000
 
+# Identity of one delivery of one alert: (function key, fingerprint or labels hash, startsAt, status).
+DeliveryKey = tuple[str, str, datetime | None, str]
+
 
 @dataclass
 class FunctionState:
@@ -29,6 +32,22 @@ class FunctionState:
     waiters: int = 0
     # Bumped on every replica change the scaler makes; a prefetched read is only used if unchanged.
     version: int = 0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the scaler did for one alert delivery (`openfaas` policy), remembered until `expires`.
+
+    `done` is False when the scale call failed transiently: it may or may not have been applied,
+    so a re-delivery checks whether the count is now `to` before stepping again.
+    """
+
+    expires: float
+    done: bool
+    outcome: str
+    reason: str
+    before: int | None
+    to: int | None
 
 
 @dataclass
@@ -51,6 +70,7 @@ class ScalerState:
     def __init__(self) -> None:
         self.functions: dict[FunctionRef, FunctionState] = {}
         self._episodes: OrderedDict[str, Episodes] = OrderedDict()
+        self._deliveries: OrderedDict[DeliveryKey, Delivery] = OrderedDict()
 
     def function(self, ref: FunctionRef) -> FunctionState:
         state = self.functions.get(ref)
@@ -99,3 +119,18 @@ class ScalerState:
         self._episodes[alert.fingerprint] = episodes
         while len(self._episodes) > MAX_TRACKED_ALERTS:
             self._episodes.popitem(last=False)
+
+    def delivery(self, key: DeliveryKey, now: float) -> Delivery | None:
+        """The remembered outcome of an earlier delivery of the same alert, if not expired."""
+        while self._deliveries:  # drop expired entries, oldest first (all share one window)
+            oldest_key, oldest = next(iter(self._deliveries.items()))
+            if oldest.expires > now:
+                break
+            del self._deliveries[oldest_key]
+        return self._deliveries.get(key)
+
+    def remember_delivery(self, key: DeliveryKey, delivery: Delivery) -> None:
+        self._deliveries.pop(key, None)
+        self._deliveries[key] = delivery
+        while len(self._deliveries) > MAX_TRACKED_ALERTS:
+            self._deliveries.popitem(last=False)

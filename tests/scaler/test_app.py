@@ -156,6 +156,7 @@ async def test_openfaas_policy_is_ce_compatible_one_step_per_notification(double
             await h.alert(firing("small"))  # max 3 from its label: step 1
             await h.alert(firing("echo"))  # max 20 from its label: step 2
             assert (double.replicas("small"), double.replicas("echo")) == (small, echo)
+            h.clock.advance(30)  # the next repeat (repeat_interval), after SCALER_DEDUPE_WINDOW
         await h.alert(resolved("echo"))
         assert double.replicas("echo") == 1  # CE: resolved -> min at once
 
@@ -174,6 +175,52 @@ async def test_one_failing_function_does_not_fail_or_repeat_the_others(double):
         }
         assert response.json()["ignored"] == [{"index": 3, "reason": "no-function-name"}]
         assert double.replicas("echo") == 3
+
+        # Alertmanager retries the whole batch: the alert that was applied is answered from memory
+        for _ in range(2):
+            h.clock.advance(2)
+            retry = await h.alert(*payload)
+            assert retry.status_code == 502
+            echo = next(r for r in retry.json()["results"] if r["function"] == "echo.openfaas-fn")
+            assert (echo["outcome"], echo["reason"], echo["from"], echo["to"]) == ("applied", "ce-step", 1, 3)
+        double.clear_fault("sum", "team-a")
+        h.clock.advance(2)
+        assert (await h.alert(*payload)).status_code == 200
+        assert [call.replicas for call in double.calls_for("echo")] == [3]  # one step, not one per delivery
+        assert [call.replicas for call in double.calls_for("sum", "team-a")] == [3]
+        # a repeat after SCALER_DEDUPE_WINDOW (Alertmanager's repeat_interval) steps again, as in CE
+        h.clock.advance(30)
+        assert (await h.alert(*payload)).status_code == 200
+        assert double.replicas("echo") == 5 and double.replicas("sum", "team-a") == 4
+
+
+async def test_a_scale_that_timed_out_but_was_applied_is_not_stepped_again_on_retry(double):
+    double.set_fault("echo", hang=0.6, operations=["scale"])  # the provider applies it after we gave up
+    async with harness(double.url, policy="openfaas", provider_timeout=0.2) as h:
+        alert = firing("echo", fingerprint="f1", starts="2026-01-01T00:00:00Z")
+        first = await h.alert(alert)
+        assert first.status_code == 502
+        assert first.json()["results"][0]["reason"] == "provider-timeout"
+        await asyncio.sleep(0.8)
+        assert double.replicas("echo") == 3  # applied after all
+        double.clear_fault("echo")
+        retry = await h.alert(alert)
+        assert retry.status_code == 200
+        assert retry.json()["results"][0] == {"index": 0, "function": "echo.openfaas-fn", "status": "firing",
+                                              "outcome": "applied", "reason": "ce-step", "from": 1, "to": 3}
+        assert double.replicas("echo") == 3
+        assert [call.replicas for call in double.calls_for("echo")] == [3]
+
+
+async def test_ha_duplicates_in_openfaas_mode_step_once(double):
+    async with harness(double.url, policy="openfaas") as h:
+        alert = firing("echo", fingerprint="f1", starts="2026-01-01T00:00:00Z")
+        responses = await asyncio.gather(*(h.alert(alert) for _ in range(4)))
+        assert all(r.status_code == 200 for r in responses)
+        assert [call.replicas for call in double.calls_for("echo")] == [3]
+        # another episode of the alert (a new startsAt) is a new delivery
+        await h.alert(firing("echo", fingerprint="f1", starts="2026-01-01T00:10:00Z"))
+        assert double.replicas("echo") == 5
 
 
 async def test_retry_after_a_transient_failure_does_not_add_steps_in_proportional_mode(double):
@@ -452,8 +499,8 @@ async def test_two_alerts_for_one_function_in_a_large_payload_read_it_again_afte
 
 
 async def test_concurrent_webhooks_for_one_function_are_serialized(double):
-    async with harness(double.url, policy="openfaas") as h:  # CE steps: every alert counts
-        responses = await asyncio.gather(*(h.alert(firing("echo")) for _ in range(6)))
+    async with harness(double.url, policy="openfaas") as h:  # CE steps: every distinct alert counts
+        responses = await asyncio.gather(*(h.alert(firing("echo", fingerprint=f"f{i}")) for i in range(6)))
     assert all(r.status_code == 200 for r in responses)
     # each decision read the count the previous one set: no lost update
     assert [call.replicas for call in double.calls_for("echo")] == [3, 5, 7, 9, 11, 13]

@@ -44,6 +44,7 @@ def test_every_variable_is_read(tmp_path):
         "SCALER_PROVIDER_CONNECT_TIMEOUT": "1s", "SCALER_PROVIDER_TIMEOUT": "2500ms",
         "SCALER_PROVIDER_CONCURRENCY": "4", "SCALER_PROMETHEUS_TIMEOUT": "2", "SCALER_RATE_WINDOW": "1m",
         "SCALER_UP_PERIOD": "30s", "SCALER_UP_FACTOR": "2", "SCALER_UP_ADDEND": "0", "SCALER_DOWN_PERIOD": "1m", "SCALER_FALLBACK_STEP_INTERVAL": "25s",
+        "SCALER_DEDUPE_WINDOW": "12s",
         "SCALER_RECONCILE_INTERVAL": "5s", "SCALER_IDLE_INTERVAL": "1m",
         "SCALER_IDLE_NAMESPACES": "fns, team-a", "SCALER_SHUTDOWN_TIMEOUT": "5s", "SCALER_LOG_LEVEL": "DEBUG",
     })
@@ -55,6 +56,7 @@ def test_every_variable_is_read(tmp_path):
     assert (settings.provider_connect_timeout, settings.provider_timeout, settings.prometheus_timeout) == (1, 2.5, 2)
     assert (settings.up_period, settings.down_period, settings.fallback_step_interval) == (30, 60, 25)
     assert (settings.up_factor, settings.up_addend) == (2.0, 0)
+    assert settings.dedupe_window == 12
     assert (settings.reconcile_interval, settings.idle_interval, settings.shutdown_timeout) == (5, 60, 5)
     assert settings.provider_concurrency == 4 and settings.log_level == "debug"
     assert settings.rate_window == 60
