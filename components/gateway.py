@@ -176,7 +176,6 @@ class Gateway(pulumi.ComponentResource):
             "write_timeout": go_duration(gateway.write_timeout),
             "upstream_timeout": go_duration(gateway.upstream_timeout),
             "functions_provider_url": PROVIDER_URL,
-            "direct_functions": "false",
             "function_namespace": functions_namespace,
             "faas_nats_address": names.service_host(names.NATS, namespace),
             "faas_nats_port": names.NATS_PORT,
@@ -188,20 +187,22 @@ class Gateway(pulumi.ComponentResource):
             "max_idle_conns": MAX_IDLE_CONNS,
             "max_idle_conns_per_host": MAX_IDLE_CONNS,
         }
-        provider_env = {
+        # What CE faas-netes reads (its pkg/config and the faas-provider config it embeds): port, timeouts,
+        # basic auth, http_probe, set_nonroot_user, function_namespace. It always pulls function images.
+        provider_env: dict[str, Any] = {
             "port": names.PROVIDER_PORT,
             "function_namespace": functions_namespace,
-            "profiles_namespace": namespace,
             "read_timeout": go_duration(gateway.read_timeout),
             "write_timeout": go_duration(gateway.write_timeout),
-            # CE only supports Always for function images.
-            "image_pull_policy": "Always",
             "http_probe": "true",
             # Functions run as a non-root user (faas-netes uses uid 12000).
             "set_nonroot_user": "true",
-            "cluster_role": "false",
             **auth_env,
         }
+        if pro:
+            # Pro-only settings (the chart passes them to the Pro provider): Profiles, the pull policy of
+            # function images, and a namespaced Role rather than a ClusterRole.
+            provider_env.update(profiles_namespace=namespace, image_pull_policy="Always", cluster_role="false")
         gateway_container = k8s.container(
             names.GATEWAY,
             images["gateway"],
@@ -210,7 +211,10 @@ class Gateway(pulumi.ComponentResource):
             env=gateway_env,
             ports={"http": names.GATEWAY_PORT, "metrics": names.GATEWAY_METRICS_PORT},
             volume_mounts=[*secret_mounts, k8s.mount(GATEWAY_TMP_VOLUME, "/tmp")],
-            liveness_probe=k8s.http_probe(HEALTH_PATH, "http", initial_delay=1, period=5, timeout=5),
+            # Liveness asks the gateway's own metrics server, which answers /healthz itself; /healthz on the API
+            # port is forwarded to faas-netes, so a slow provider would get the gateway container restarted.
+            liveness_probe=k8s.http_probe(HEALTH_PATH, "metrics", initial_delay=1, period=5, timeout=5),
+            # Readiness stays on the API port: not ready while the provider behind it does not answer.
             readiness_probe=k8s.http_probe(HEALTH_PATH, "http", initial_delay=1, period=5, timeout=5),
         )
         provider_container = k8s.container(

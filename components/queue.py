@@ -135,22 +135,23 @@ class Queue(pulumi.ComponentResource):
                 "nats_port": names.NATS_PORT,
                 "nats_stream": names.NATS_CHANNEL,
                 "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT),
+                # The JetStream queue-worker runs up to max_inflight invocations at once.
                 "max_inflight": queue.max_inflight,
                 "ack_wait": go_duration(queue.ack_wait),
                 "upstream_timeout": go_duration(config.gateway.upstream_timeout),
             }
         else:
             worker_command = None
+            # The CE queue-worker subscribes to the fixed channel `faas-request` and processes one message at a
+            # time (max_inflight is hard-coded to 1), so neither a channel nor max_inflight is passed.
             worker_env = {
                 "faas_nats_address": nats_host,
                 "faas_nats_port": names.NATS_PORT,
                 "faas_nats_cluster_name": names.NATS_CLUSTER_ID,
-                "faas_nats_channel": names.NATS_CHANNEL,
                 "faas_nats_queue_group": names.NATS_QUEUE_GROUP,
                 "faas_gateway_address": gateway_host,
                 "faas_gateway_port": names.GATEWAY_PORT,
                 "ack_wait": go_duration(queue.ack_wait),
-                "max_inflight": queue.max_inflight,
             }
         worker_env.update(basic_auth="true", secret_mount_path=names.SECRET_MOUNT_PATH)
         # No probes: the CE queue-worker serves no HTTP endpoint, and its image has no shell for an exec

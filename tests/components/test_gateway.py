@@ -130,6 +130,33 @@ def test_gateway_env_defaults(dev: Rendered) -> None:
     assert values["scale_from_zero"] == "true"
 
 
+DEAD_GATEWAY_ENV = {"direct_functions"}
+"""Read by no gateway at the pinned version (gateway/types/readconfig.go of 0.27.13)."""
+PRO_ONLY_PROVIDER_ENV = {"profiles_namespace", "image_pull_policy", "cluster_role"}
+"""Not read by CE faas-netes 0.18.17 (pkg/config/read_config.go and faas-provider's types.ReadConfig)."""
+
+
+def test_no_env_that_the_ce_binaries_do_not_read(dev: Rendered) -> None:
+    assert not DEAD_GATEWAY_ENV & set(env(containers(dev)[names.GATEWAY]))
+    provider = env(containers(dev)[names.PROVIDER])
+    assert not PRO_ONLY_PROVIDER_ENV & set(provider)
+    # What CE faas-netes does read stays.
+    assert provider["http_probe"] == "true"
+    assert provider["set_nonroot_user"] == "true"
+    assert provider["function_namespace"] == names.FUNCTIONS_NAMESPACE
+    assert (provider["port"], provider["read_timeout"], provider["write_timeout"]) == ("8081", "65s", "65s")
+    assert (provider["basic_auth"], provider["secret_mount_path"]) == ("true", names.SECRET_MOUNT_PATH)
+
+
+def test_pro_provider_keeps_its_settings() -> None:
+    rendered = render({"edition": "pro", "licenseKey": LICENSE})
+    assert not DEAD_GATEWAY_ENV & set(env(containers(rendered)[names.GATEWAY]))
+    provider = env(containers(rendered)[names.PROVIDER])
+    assert provider["profiles_namespace"] == names.CONTROL_PLANE_NAMESPACE
+    assert provider["image_pull_policy"] == "Always"
+    assert provider["cluster_role"] == "false"
+
+
 def test_env_follows_config(prod: Rendered) -> None:
     values = env(containers(prod)[names.GATEWAY])
     assert (values["read_timeout"], values["write_timeout"], values["upstream_timeout"]) == ("120s", "120s", "115s")
@@ -172,6 +199,18 @@ def test_every_container_is_hardened_and_probed(dev: Rendered) -> None:
         assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
         tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
         assert len(tmp) == 1 and "emptyDir" in volumes[tmp[0]["name"]]
+
+
+def test_gateway_liveness_does_not_depend_on_the_provider(dev: Rendered) -> None:
+    # /healthz on the API port is forwarded to faas-netes; the metrics server (8082) answers /healthz itself,
+    # so a slow provider must not get the gateway container restarted. Readiness keeps following the provider.
+    gateway = containers(dev)[names.GATEWAY]
+    ports = {p["name"]: p["containerPort"] for p in gateway["ports"]}
+    liveness, readiness = gateway["livenessProbe"]["httpGet"], gateway["readinessProbe"]["httpGet"]
+    assert (liveness["path"], ports[liveness["port"]]) == ("/healthz", names.GATEWAY_METRICS_PORT)
+    assert (readiness["path"], ports[readiness["port"]]) == ("/healthz", names.GATEWAY_PORT)
+    provider = containers(dev)[names.PROVIDER]
+    assert provider["livenessProbe"]["httpGet"]["port"] == "provider"
 
 
 # --- credentials -----------------------------------------------------------------------------------

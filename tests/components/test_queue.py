@@ -46,7 +46,6 @@ def prod() -> Rendered:
                 "storageSize": "5Gi",
                 "storageClassName": "ssd",
                 "ackWait": "2m",
-                "maxInflight": 4,
                 "workerReplicas": 3,
                 "workerResources": {
                     "requests": {"cpu": "100m", "memory": "64Mi"},
@@ -132,12 +131,10 @@ def test_worker_env_dev(dev: Rendered) -> None:
     assert values["faas_nats_address"] == "nats.openfaas.svc.cluster.local"
     assert values["faas_nats_port"] == str(names.NATS_PORT)
     assert values["faas_nats_cluster_name"] == names.NATS_CLUSTER_ID
-    assert values["faas_nats_channel"] == names.NATS_CHANNEL
     assert values["faas_nats_queue_group"] == names.NATS_QUEUE_GROUP
     assert values["faas_gateway_address"] == "gateway.openfaas.svc.cluster.local"
     assert values["faas_gateway_port"] == str(names.GATEWAY_PORT)
     assert values["ack_wait"] == "60s"
-    assert values["max_inflight"] == "1"
     assert values["basic_auth"] == "true"
     assert values["secret_mount_path"] == names.SECRET_MOUNT_PATH
 
@@ -147,7 +144,7 @@ def test_worker_follows_config(prod: Rendered) -> None:
     assert deployment["spec"]["replicas"] == 3
     [worker] = deployment["spec"]["template"]["spec"]["containers"]
     values = env(worker)
-    assert (values["ack_wait"], values["max_inflight"]) == ("120s", "4")
+    assert values["ack_wait"] == "120s"
     assert values["faas_nats_address"] == "nats.faas.svc.cluster.local"
     assert values["faas_gateway_address"] == "gateway.faas.svc.cluster.local"
     assert worker["resources"] == {
@@ -155,6 +152,14 @@ def test_worker_follows_config(prod: Rendered) -> None:
         "limits": {"cpu": "500m", "memory": "256Mi"},
     }
     assert deployment["spec"]["template"]["metadata"]["labels"] == names.app_labels(names.QUEUE_WORKER)
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_ce_worker_gets_no_env_it_does_not_read(variant: str, request: pytest.FixtureRequest) -> None:
+    # queue-worker 0.14.2 (readconfig.go) hard-codes MaxInflight 1 and subscribes to the fixed channel
+    # "faas-request": neither max_inflight nor faas_nats_channel is read.
+    [worker] = pod(request.getfixturevalue(variant), names.QUEUE_WORKER)["containers"]
+    assert not {"max_inflight", "faas_nats_channel"} & set(env(worker))
 
 
 def test_worker_mounts_the_gateway_credentials(dev: Rendered) -> None:
@@ -219,6 +224,11 @@ def test_pro_uses_jetstream_and_the_gateways_licence_secret() -> None:
     assert mounts[licence_volume] == f"{names.SECRET_MOUNT_PATH}/license"
     assert env(worker)["nats_host"] == "nats.openfaas.svc.cluster.local"
     assert env(worker)["gateway_url"] == "http://gateway.openfaas.svc.cluster.local:8080"
+    # The JetStream queue-worker does read max_inflight (default 1).
+    assert env(worker)["max_inflight"] == "1"
+    concurrent = render({"edition": "pro", "licenseKey": LICENSE, "queue": {"maxInflight": 4}})
+    [worker] = pod(concurrent, names.QUEUE_WORKER)["containers"]
+    assert env(worker)["max_inflight"] == "4"
     for obj in rendered.kubernetes_objects():
         assert schema_errors(obj) == []
 
