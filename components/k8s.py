@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components import names
 from components.config import Resources
 
 NON_ROOT_UID = 10001
@@ -53,7 +52,6 @@ def container(
     args: Sequence[Any] | None = None,
     command: Sequence[Any] | None = None,
     env: Mapping[str, Any] | None = None,
-    env_from_secrets: Mapping[str, tuple[Any, str]] | None = None,
     ports: Mapping[str, int] | None = None,
     volume_mounts: Sequence[dict[str, Any]] = (),
     liveness_probe: dict[str, Any] | None = None,
@@ -73,8 +71,6 @@ def container(
     if args:
         spec["args"] = list(args)
     env_list = [{"name": key, "value": str(value)} for key, value in (env or {}).items()]
-    for key, (secret_name, secret_key) in (env_from_secrets or {}).items():
-        env_list.append({"name": key, "value_from": {"secret_key_ref": {"name": secret_name, "key": secret_key}}})
     if env_list:
         spec["env"] = env_list
     if ports:
@@ -192,8 +188,3 @@ def service_ports(ports: Mapping[str, int]) -> list[dict[str, Any]]:
 def cluster_ip_service_spec(selector: Mapping[str, str], ports: Mapping[str, int]) -> dict[str, Any]:
     """An in-cluster Service selecting `selector`, one named port per entry (target: the same-named port)."""
     return {"type": "ClusterIP", "selector": dict(selector), "ports": service_ports(ports)}
-
-
-def selector_labels(app: str) -> dict[str, str]:
-    """Labels a Service and a NetworkPolicy use to select one platform workload."""
-    return names.app_labels(app)

@@ -25,7 +25,6 @@ NATS = "nats"
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "alertmanager"
 SCALER = "scaler"
-BASIC_AUTH_SECRET = "basic-auth"
 
 # Ports.
 GATEWAY_PORT = 8080
@@ -57,7 +56,6 @@ LICENSE_FILE = f"{LICENSE_MOUNT_PATH}/{LICENSE_KEY}"
 APP_LABEL = "app.kubernetes.io/name"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 COMPONENT_LABEL = "app.kubernetes.io/component"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 FUNCTION_LABEL = "faas_function"
 """faas-netes selects function Deployments and Services by this label."""
 

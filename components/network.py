@@ -10,13 +10,20 @@ import pulumi_kubernetes as kubernetes
 from components import k8s, names
 from components.config import PlatformConfig
 
-"""Set by the API server on every namespace (Kubernetes >= 1.21); selects a namespace by its name."""
 DEFAULT_DENY = "default-deny-ingress"
 
 
 def pods(app: str) -> dict[str, Any]:
     """A peer: the pods of one platform workload, in the namespace of the policy."""
     return {"pod_selector": {"match_labels": names.app_labels(app)}}
+
+
+def function_pods(functions_namespace: str) -> dict[str, Any]:
+    """A peer: every function pod (faas-netes and `Function` label them `faas_function`) of the namespace."""
+    return {
+        "namespace_selector": namespace(functions_namespace),
+        "pod_selector": {"match_expressions": [{"key": names.FUNCTION_LABEL, "operator": "Exists"}]},
+    }
 
 
 def namespace(name: str) -> dict[str, Any]:
@@ -45,8 +52,10 @@ class NetworkPolicies(pulumi.ComponentResource):
         self._policy("control-plane-default-deny", DEFAULT_DENY, control_plane, {}, [])
         self._policy("functions-default-deny", DEFAULT_DENY, functions, {}, [])
 
-        # Gateway API: its configured exposure, plus the queue-worker (replays async calls) and the scaler
-        # (calls the provider API through the gateway to read and scale functions).
+        # Gateway API: its configured exposure, plus the queue-worker (replays async calls), the scaler
+        # (calls the provider API through the gateway to read and scale functions) and the functions: OpenFaaS
+        # function chaining calls `gateway.<control plane>:8080/function/<name>` from a function pod, which
+        # neither an Ingress nor narrowed `sourceRanges` would admit. API port only, never the metrics port.
         if exposure.type in ("NodePort", "LoadBalancer"):
             # The Service keeps client addresses (externalTrafficPolicy Local) when the ranges are narrowed.
             exposed = [{"ip_block": {"cidr": cidr}} for cidr in exposure.source_ranges]
@@ -59,7 +68,12 @@ class NetworkPolicies(pulumi.ComponentResource):
             f"{names.GATEWAY}-api",
             control_plane,
             names.app_labels(names.GATEWAY),
-            [{"from": [*exposed, pods(names.QUEUE_WORKER), pods(names.SCALER)], "ports": tcp(names.GATEWAY_PORT)}],
+            [
+                {
+                    "from": [*exposed, pods(names.QUEUE_WORKER), pods(names.SCALER), function_pods(functions)],
+                    "ports": tcp(names.GATEWAY_PORT),
+                }
+            ],
         )
         self._policy(
             "gateway-metrics",

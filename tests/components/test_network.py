@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,7 @@ from components import names
 from components.config import parse_config
 from components.mock_engine import run_program
 from components.network import NetworkPolicies
+from components.render import render_stack
 from tests.validation import schema_errors
 
 CP = names.CONTROL_PLANE_NAMESPACE
@@ -130,45 +133,72 @@ def test_evaluator_sanity() -> None:
     assert not may_reach([deny, allow], Pod("b", {"app": "y"}), target, 80)
 
 
-# --- rendering -------------------------------------------------------------------------------------
+# --- rendering: the policies and the pods they must admit come from the same rendered platform -------
 
 
-def render(settings: dict[str, Any]) -> list[dict[str, Any]]:
-    config = parse_config(settings)
-    rendered = run_program(lambda: NetworkPolicies("test-network", config))
-    policies = rendered.kubernetes_objects()
-    assert {p["kind"] for p in policies} == {"NetworkPolicy"}
-    return policies
+@dataclass(frozen=True)
+class Platform:
+    policies: list[dict[str, Any]]
+    pods: dict[str, Pod]
+    """Every rendered Deployment's pod (its pod template's namespace and labels): control-plane workloads by
+    Deployment name, functions as `function:<name>`."""
+    control_plane: str
+    functions: str
+
+    def pod(self, name: str) -> Pod:
+        return self.pods[name]
+
+    @property
+    def function_pods(self) -> dict[str, Pod]:
+        return {name: pod for name, pod in self.pods.items() if name.startswith("function:")}
 
 
-def app(name: str, namespace: str = CP) -> Pod:
-    return Pod(namespace, names.app_labels(name))
+def platform_from(objects: list[dict[str, Any]]) -> Platform:
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    control_plane = one_namespace(deployments, names.GATEWAY)
+    [functions] = namespaces - {control_plane}
+    pods: dict[str, Pod] = {}
+    for deployment in deployments:
+        namespace = deployment["metadata"]["namespace"]
+        labels = dict(deployment["spec"]["template"]["metadata"]["labels"])
+        name = deployment["metadata"]["name"]
+        key = f"function:{name}" if namespace == functions else name
+        assert key not in pods, key
+        pods[key] = Pod(namespace, labels)
+    return Platform(policies, pods, control_plane, functions)
 
 
-GATEWAY = app(names.GATEWAY)
-QUEUE_WORKER = app(names.QUEUE_WORKER)
-SCALER = app(names.SCALER)
-PROMETHEUS = app(names.PROMETHEUS)
-ALERTMANAGER = app(names.ALERTMANAGER)
-NATS = app(names.NATS)
-FUNCTION = Pod(FN, {names.FUNCTION_LABEL: "figlet"})
-OTHER_FUNCTION = Pod(FN, {names.FUNCTION_LABEL: "nodeinfo"})
+def one_namespace(deployments: list[dict[str, Any]], name: str) -> str:
+    [namespace] = [d["metadata"]["namespace"] for d in deployments if d["metadata"]["name"] == name]
+    return namespace
+
+
+@functools.cache
+def _render(stack: str, overrides_json: str) -> Platform:
+    return platform_from(render_stack(stack, json.loads(overrides_json)).kubernetes_objects())
+
+
+def render(stack: str, **overrides: Any) -> Platform:
+    """The whole platform of a stack (plus `faasplane:<key>` overrides), rendered as `pulumi up` would."""
+    return _render(stack, json.dumps({f"{names.PROJECT}:{k}": v for k, v in overrides.items()}, sort_keys=True))
+
+
+def exposure(**settings: Any) -> dict[str, Any]:
+    return {"replicas": 1, "exposure": settings}
+
+
+STACKS = ("dev", "prod")
+CONTROL_PLANE = ("gateway", "queue-worker", "scaler", "prometheus", "alertmanager", "nats")
 STRANGER = Pod("default", {"run": "curl"})
-GATEWAY_LOOKALIKE = Pod("default", names.app_labels(names.GATEWAY))
 INGRESS_CONTROLLER = Pod(INGRESS_NS, {"app.kubernetes.io/name": "ingress-nginx"})
 OUTSIDE = External("203.0.113.9")
-CONTROL_PLANE_PODS = {
-    "gateway": GATEWAY,
-    "queue-worker": QUEUE_WORKER,
-    "scaler": SCALER,
-    "prometheus": PROMETHEUS,
-    "alertmanager": ALERTMANAGER,
-    "nats": NATS,
-}
 
 # (target, port) -> the sources that must be admitted; every other known source must be refused.
+# "function" stands for every function pod of the rendered stack.
 INTENDED = {
-    ("gateway", names.GATEWAY_PORT): {"queue-worker", "scaler"},
+    ("gateway", names.GATEWAY_PORT): {"queue-worker", "scaler", "function"},
     ("gateway", names.GATEWAY_METRICS_PORT): {"prometheus"},
     ("prometheus", names.PROMETHEUS_PORT): {"gateway", "scaler"},
     ("alertmanager", names.ALERTMANAGER_PORT): {"prometheus"},
@@ -178,41 +208,65 @@ INTENDED = {
 }
 
 
-def sources() -> dict[str, Pod | External]:
+def sources(platform: Platform) -> list[tuple[str, Pod | External]]:
+    """(role, source): every rendered pod, and clients that are not the platform's."""
+    found: list[tuple[str, Pod | External]] = [
+        ("function" if name.startswith("function:") else name, pod) for name, pod in platform.pods.items()
+    ]
+    gateway_labels = platform.pod(names.GATEWAY).labels
+    return [
+        *found,
+        ("stranger", STRANGER),
+        ("gateway-lookalike", Pod("default", gateway_labels)),
+        ("function-lookalike", Pod("default", next(iter(platform.function_pods.values())).labels)),
+        ("ingress-controller", INGRESS_CONTROLLER),
+        ("outside", OUTSIDE),
+    ]
+
+
+def targets(platform: Platform) -> dict[str, list[Pod]]:
     return {
-        **CONTROL_PLANE_PODS,
-        "function": FUNCTION,
-        "other-function": OTHER_FUNCTION,
-        "stranger": STRANGER,
-        "gateway-lookalike": GATEWAY_LOOKALIKE,
-        "ingress-controller": INGRESS_CONTROLLER,
-        "outside": OUTSIDE,
+        **{name: [platform.pod(name)] for name in CONTROL_PLANE},
+        "function": list(platform.function_pods.values()),
     }
 
 
-def targets() -> dict[str, Pod]:
-    return {**CONTROL_PLANE_PODS, "function": FUNCTION}
+def admitted(platform: Platform, target: str, port: int) -> set[str]:
+    """The roles of the sources that may reach every pod of `target` on `port`."""
+    reached = set()
+    for pod in targets(platform)[target]:
+        reached |= {
+            role
+            for role, source in sources(platform)
+            if source != pod and may_reach(platform.policies, source, pod, port)
+        }
+    return reached
 
 
-def admitted(policies: list[dict[str, Any]], target: str, port: int) -> set[str]:
-    return {name for name, source in sources().items() if may_reach(policies, source, targets()[target], port)}
+def test_the_rendered_platform_has_every_workload() -> None:
+    for stack in STACKS:
+        platform = render(stack)
+        assert set(CONTROL_PLANE) <= set(platform.pods), stack
+        assert len(platform.function_pods) >= 2, "function-to-function flows need two functions"
 
 
-@pytest.fixture(scope="module")
-def node_port() -> list[dict[str, Any]]:
-    return render({})
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> Platform:
+    return render(request.param)
 
 
-def test_every_policy_passes_the_kubernetes_schemas(node_port: list[dict[str, Any]]) -> None:
-    for policy in node_port:
+def test_every_policy_passes_the_kubernetes_schemas() -> None:
+    policies = run_program(lambda: NetworkPolicies("test-network", parse_config({}))).kubernetes_objects()
+    assert {p["kind"] for p in policies} == {"NetworkPolicy"}
+    for policy in policies:
         assert schema_errors(policy) == [], policy["metadata"]["name"]
 
 
-def test_both_namespaces_deny_ingress_by_default(node_port: list[dict[str, Any]]) -> None:
+def test_both_namespaces_deny_ingress_by_default(stack: Platform) -> None:
     for namespace in (CP, FN):
         [deny] = [
             p
-            for p in node_port
+            for p in stack.policies
             if p["metadata"]["namespace"] == namespace and p["metadata"]["name"] == "default-deny-ingress"
         ]
         assert deny["spec"]["podSelector"] == {}
@@ -220,85 +274,115 @@ def test_both_namespaces_deny_ingress_by_default(node_port: list[dict[str, Any]]
         assert not deny["spec"].get("ingress")
     # A workload nobody should call (the queue-worker has no server) is unreachable on any port.
     for port in (names.GATEWAY_PORT, 8081, 9000):
-        assert admitted(node_port, "queue-worker", port) == set()
+        assert admitted(stack, "queue-worker", port) == set()
 
 
 @pytest.mark.parametrize(("target", "port"), sorted(INTENDED))
-def test_each_flow_admits_exactly_its_peers(node_port: list[dict[str, Any]], target: str, port: int) -> None:
+def test_each_flow_admits_exactly_its_peers(target: str, port: int) -> None:
     expected = set(INTENDED[(target, port)])
     if (target, port) == ("gateway", names.GATEWAY_PORT):
-        expected.add("outside")  # NodePort with the default sourceRanges 0.0.0.0/0
-    assert admitted(node_port, target, port) == expected
+        # dev: NodePort with the default sourceRanges 0.0.0.0/0; prod: an Ingress from ingress-nginx.
+        assert admitted(render("dev"), target, port) == expected | {"outside"}
+        assert admitted(render("prod"), target, port) == expected | {"ingress-controller"}
+    else:
+        for stack in STACKS:
+            assert admitted(render(stack), target, port) == expected, stack
 
 
-@pytest.mark.parametrize("target", sorted(targets()))
-def test_no_unlisted_port_is_open(node_port: list[dict[str, Any]], target: str) -> None:
+@pytest.mark.parametrize("target", sorted({name for (name, _) in INTENDED}))
+def test_no_unlisted_port_is_open(stack: Platform, target: str) -> None:
     open_ports = {port for (name, port) in INTENDED if name == target}
     for port in {names.PROVIDER_PORT, names.NATS_MONITOR_PORT, 22, 443, *[p for (_, p) in INTENDED]} - open_ports:
-        assert admitted(node_port, target, port) == set(), (target, port)
+        assert admitted(stack, target, port) == set(), (target, port)
 
 
-def test_functions_only_from_the_gateway_of_this_platform(node_port: list[dict[str, Any]]) -> None:
-    assert may_reach(node_port, GATEWAY, FUNCTION, names.FUNCTION_PORT)
+def test_functions_only_from_the_gateway_of_this_platform(stack: Platform) -> None:
+    gateway = stack.pod(names.GATEWAY)
+    [figlet, other, *_] = stack.function_pods.values()
+    assert may_reach(stack.policies, gateway, figlet, names.FUNCTION_PORT)
     # Same labels in another namespace do not pass: the peer needs both namespace and pod selector.
-    assert not may_reach(node_port, GATEWAY_LOOKALIKE, FUNCTION, names.FUNCTION_PORT)
-    assert not may_reach(node_port, OTHER_FUNCTION, FUNCTION, names.FUNCTION_PORT)
-    assert not may_reach(node_port, QUEUE_WORKER, FUNCTION, names.FUNCTION_PORT)
-    assert not may_reach(node_port, SCALER, FUNCTION, names.FUNCTION_PORT)
+    assert not may_reach(stack.policies, Pod("default", gateway.labels), figlet, names.FUNCTION_PORT)
+    assert not may_reach(stack.policies, other, figlet, names.FUNCTION_PORT)
+    assert not may_reach(stack.policies, stack.pod(names.QUEUE_WORKER), figlet, names.FUNCTION_PORT)
+    assert not may_reach(stack.policies, stack.pod(names.SCALER), figlet, names.FUNCTION_PORT)
+
+
+def test_functions_can_call_the_gateway_api_for_chaining(stack: Platform) -> None:
+    # `gateway.openfaas:8080/function/<name>` from a function, whatever the exposure; never the metrics port.
+    gateway = stack.pod(names.GATEWAY)
+    for function in stack.function_pods.values():
+        assert may_reach(stack.policies, function, gateway, names.GATEWAY_PORT)
+        assert not may_reach(stack.policies, function, gateway, names.GATEWAY_METRICS_PORT)
+        assert not may_reach(stack.policies, function, stack.pod(names.NATS), names.NATS_PORT)
+        assert not may_reach(stack.policies, function, stack.pod(names.PROMETHEUS), names.PROMETHEUS_PORT)
+    # Only function pods of the functions namespace: the same labels elsewhere are refused.
+    lookalike = Pod("default", next(iter(stack.function_pods.values())).labels)
+    assert not may_reach(stack.policies, lookalike, gateway, names.GATEWAY_PORT)
 
 
 def test_node_port_source_ranges_limit_outside_clients() -> None:
-    policies = render({"gateway": {"exposure": {"type": "NodePort", "sourceRanges": ["198.51.100.0/24"]}}})
-    assert may_reach(policies, External("198.51.100.20"), GATEWAY, names.GATEWAY_PORT)
-    assert not may_reach(policies, OUTSIDE, GATEWAY, names.GATEWAY_PORT)
-    assert not may_reach(policies, External("198.51.100.20"), GATEWAY, names.GATEWAY_METRICS_PORT)
-    assert admitted(policies, "gateway", names.GATEWAY_PORT) == {"queue-worker", "scaler"}
+    platform = render("dev", gateway=exposure(type="NodePort", nodePort=31112, sourceRanges=["198.51.100.0/24"]))
+    gateway = platform.pod(names.GATEWAY)
+    assert may_reach(platform.policies, External("198.51.100.20"), gateway, names.GATEWAY_PORT)
+    assert not may_reach(platform.policies, OUTSIDE, gateway, names.GATEWAY_PORT)
+    assert not may_reach(platform.policies, External("198.51.100.20"), gateway, names.GATEWAY_METRICS_PORT)
+    assert admitted(platform, "gateway", names.GATEWAY_PORT) == {"queue-worker", "scaler", "function"}
 
 
 def test_load_balancer_source_ranges() -> None:
-    policies = render(
-        {"gateway": {"exposure": {"type": "LoadBalancer", "sourceRanges": ["10.20.0.0/16", "192.0.2.0/24"]}}}
+    platform = render(
+        "dev", gateway=exposure(type="LoadBalancer", sourceRanges=["10.20.0.0/16", "192.0.2.0/24"])
     )
-    assert may_reach(policies, External("10.20.3.4"), GATEWAY, names.GATEWAY_PORT)
-    assert may_reach(policies, External("192.0.2.1"), GATEWAY, names.GATEWAY_PORT)
-    assert not may_reach(policies, OUTSIDE, GATEWAY, names.GATEWAY_PORT)
+    gateway = platform.pod(names.GATEWAY)
+    assert may_reach(platform.policies, External("10.20.3.4"), gateway, names.GATEWAY_PORT)
+    assert may_reach(platform.policies, External("192.0.2.1"), gateway, names.GATEWAY_PORT)
+    assert not may_reach(platform.policies, OUTSIDE, gateway, names.GATEWAY_PORT)
+    assert admitted(platform, "gateway", names.GATEWAY_PORT) == {"queue-worker", "scaler", "function"}
 
 
 def test_ingress_exposure_admits_only_the_controller_namespace() -> None:
-    policies = render({"gateway": {"exposure": {"type": "Ingress", "host": "faas.example.com"}}})
-    assert admitted(policies, "gateway", names.GATEWAY_PORT) == {"queue-worker", "scaler", "ingress-controller"}
-    assert not may_reach(policies, INGRESS_CONTROLLER, GATEWAY, names.GATEWAY_METRICS_PORT)
+    platform = render("dev", gateway=exposure(type="Ingress", host="faas.example.com"))
+    assert admitted(platform, "gateway", names.GATEWAY_PORT) == {
+        "queue-worker",
+        "scaler",
+        "function",
+        "ingress-controller",
+    }
+    assert not may_reach(platform.policies, INGRESS_CONTROLLER, platform.pod(names.GATEWAY), names.GATEWAY_METRICS_PORT)
 
 
 def test_ingress_namespace_is_configurable() -> None:
-    policies = render(
-        {"gateway": {"exposure": {"type": "Ingress", "host": "faas.example.com", "ingressNamespace": "traefik"}}}
+    platform = render(
+        "dev", gateway=exposure(type="Ingress", host="faas.example.com", ingressNamespace="traefik")
     )
-    assert may_reach(policies, Pod("traefik", {}), GATEWAY, names.GATEWAY_PORT)
-    assert not may_reach(policies, INGRESS_CONTROLLER, GATEWAY, names.GATEWAY_PORT)
+    gateway = platform.pod(names.GATEWAY)
+    assert may_reach(platform.policies, Pod("traefik", {}), gateway, names.GATEWAY_PORT)
+    assert not may_reach(platform.policies, INGRESS_CONTROLLER, gateway, names.GATEWAY_PORT)
 
 
 def test_cluster_ip_exposure_is_in_cluster_only() -> None:
-    policies = render({"gateway": {"exposure": {"type": "ClusterIP"}}})
-    reached = admitted(policies, "gateway", names.GATEWAY_PORT)
+    platform = render("dev", gateway=exposure(type="ClusterIP"))
+    reached = admitted(platform, "gateway", names.GATEWAY_PORT)
     assert "outside" not in reached
     assert {"queue-worker", "scaler", "stranger", "function", "ingress-controller"} <= reached
 
 
 def test_configured_namespaces_are_followed() -> None:
-    policies = render({"namespaces": {"controlPlane": "faas", "functions": "fns"}})
-    assert {p["metadata"]["namespace"] for p in policies} == {"faas", "fns"}
-    gateway = Pod("faas", names.app_labels(names.GATEWAY))
-    function = Pod("fns", {names.FUNCTION_LABEL: "figlet"})
-    assert may_reach(policies, gateway, function, names.FUNCTION_PORT)
-    # The default control-plane namespace is not this platform's: its gateway is refused.
-    assert not may_reach(policies, GATEWAY, function, names.FUNCTION_PORT)
-    assert may_reach(
-        policies,
-        Pod("faas", names.app_labels(names.QUEUE_WORKER)),
-        Pod("faas", names.app_labels(names.NATS)),
-        names.NATS_PORT,
-    )
+    platform = render("dev", namespaces={"controlPlane": "faas", "functions": "fns"})
+    assert (platform.control_plane, platform.functions) == ("faas", "fns")
+    assert {p["metadata"]["namespace"] for p in platform.policies} == {"faas", "fns"}
+    assert {pod.namespace for pod in platform.function_pods.values()} == {"fns"}
+    for (target, port), expected in INTENDED.items():
+        if (target, port) == ("gateway", names.GATEWAY_PORT):
+            expected = expected | {"outside"}  # dev's NodePort, open to 0.0.0.0/0
+        assert admitted(platform, target, port) == expected, (target, port)
+    # A gateway in the default control-plane namespace is not this platform's: it is refused.
+    default_gateway = Pod(CP, platform.pod(names.GATEWAY).labels)
+    for function in platform.function_pods.values():
+        assert not may_reach(platform.policies, default_gateway, function, names.FUNCTION_PORT)
+    # Nor do pods of the default functions namespace reach this platform's gateway.
+    default_function = Pod(FN, next(iter(platform.function_pods.values())).labels)
+    assert not may_reach(platform.policies, default_function, platform.pod(names.GATEWAY), names.GATEWAY_PORT)
 
 
 def test_component_and_children() -> None:
