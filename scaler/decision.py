@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from scaler.labels import ScaleSpec
+from scaler.labels import MIN_ZERO_DURATION_SECONDS, ScaleSpec
 
 FIRING = "firing"
 RESOLVED = "resolved"
@@ -237,22 +237,37 @@ def decide_resolved(
     return Decision(target, reason, history, settled=settled)
 
 
+def idle_window(zero_duration: float, idle_interval: float = 0.0) -> float:
+    """The idle window actually used: `zero-duration`, but at least MIN_ZERO_DURATION_SECONDS and
+    two idler passes (so a window always spans several Prometheus samples and idler passes)."""
+    return max(zero_duration, MIN_ZERO_DURATION_SECONDS, 2 * idle_interval)
+
+
 @dataclass(frozen=True)
 class IdleFacts:
     """What the idler knows about one function when it considers scaling it to zero (seconds)."""
 
     replicas: int
-    invocations_in_window: float | None  # None: Prometheus gave no answer
+    # increase() of invocations over the window; None: Prometheus gave no answer or has no series
+    invocations_in_window: float | None
     in_flight: float | None
     gateway_knows_function: bool
     age: float | None  # since createdAt; None when unknown
     since_scale_up: float | None  # since the scaler last saw or made a scale-up; None: never
     scaler_uptime: float
+    # No invocation series exists, and the gateway already reported the function (its
+    # gateway_service_count series) one window ago: it was not invoked in the whole window.
+    never_invoked: bool = False
 
 
-def decide_idle(spec: ScaleSpec, facts: IdleFacts) -> tuple[bool, str]:
-    """Whether an opted-in function should go to zero now, and why (not)."""
-    window = spec.zero_duration
+def decide_idle(spec: ScaleSpec, facts: IdleFacts, window: float | None = None) -> tuple[bool, str]:
+    """Whether an opted-in function should go to zero now, and why (not).
+
+    `window` is the idle window (`idle_window`; by default from the spec alone). A missing
+    invocation series counts as "no invocations" only when `facts.never_invoked`: a series too
+    young for increase() (the first invocations after a scale from zero) must not look idle.
+    """
+    window = idle_window(spec.zero_duration) if window is None else window
     if not spec.zero:
         return False, "not-opted-in"
     if facts.replicas == 0:
@@ -263,8 +278,11 @@ def decide_idle(spec: ScaleSpec, facts: IdleFacts) -> tuple[bool, str]:
         return False, "recently-created"
     if facts.since_scale_up is not None and facts.since_scale_up < window:
         return False, "recently-scaled-up"
-    if not facts.gateway_knows_function or facts.invocations_in_window is None:
+    invocations = facts.invocations_in_window
+    if invocations is None and facts.never_invoked:
+        invocations = 0.0
+    if not facts.gateway_knows_function or invocations is None:
         return False, "no-metrics"
-    if facts.invocations_in_window > 0 or (facts.in_flight or 0) > 0:
+    if invocations > 0 or (facts.in_flight or 0) > 0:
         return False, "busy"
     return True, IDLE

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from scaler import decision as rules
@@ -300,23 +300,49 @@ class Scaler:
         await asyncio.gather(*(self._reconcile_function(ref, snapshot) for ref in refs))
 
     async def _reconcile_function(self, ref: FunctionRef, snapshot: LoadSnapshot) -> None:
-        state = self.state.function(ref)
-        async with state.lock:
-            if not state.descending:
-                return
-            try:
-                info = await self.provider.get_function(ref)
-            except FunctionNotFound:
-                state.descending = False
-                self.state.forget(ref)
-                return
-            except ProviderError as error:
-                log_event(logging.WARNING, "reconcile-failed", function=ref.name, namespace=ref.namespace,
-                          error=error.kind)
-                return
-            now = self.clock()
-            self.state.observe_replicas(ref, info.replicas, now)
+        async def decide(state: FunctionState, info: FunctionInfo, now: float) -> Decision:
             spec = self.spec_for(info)
             load = await snapshot.load(spec.type, ref.key)
-            choice = rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
-            await self.apply(ref, state, info.replicas, choice, now, trigger="reconcile")
+            return rules.decide_resolved(info.replicas, spec, load, state.history, now, self.limits)
+
+        try:
+            await self.decide_locked(ref, "reconcile", decide, wanted=lambda state: state.descending)
+        except FunctionNotFound:
+            state = self.state.functions.get(ref)
+            if state is not None:
+                state.descending = False
+            self.state.forget(ref)
+        except ProviderError as error:
+            log_event(logging.WARNING, "reconcile-failed", function=ref.name, namespace=ref.namespace,
+                      error=error.kind)
+
+    # -- one background decision -----------------------------------------------------------------
+
+    async def decide_locked(
+        self,
+        ref: FunctionRef,
+        trigger: str,
+        decide: Callable[[FunctionState, FunctionInfo, float], Awaitable[Decision | None]],
+        *,
+        wanted: Callable[[FunctionState], bool] = lambda state: True,
+    ) -> tuple[str, str] | None:
+        """Lock -> read -> decide -> apply: the sequence of every decision made outside a webhook.
+
+        Under the function's lock: nothing unless `wanted(state)`; read the function fresh (a
+        `ProviderError`, including `FunctionNotFound`, propagates); record the count seen (an
+        increase counts as a scale-up); `decide(state, info, now)` returns the Decision, or None
+        for nothing to do; apply it. Returns apply's (outcome, reason), or None if nothing was decided.
+        Deciding on the fresh read, under the lock, is what keeps a decision from acting on facts
+        that a concurrent webhook has changed.
+        """
+        state = self.state.function(ref)
+        async with state.lock:
+            if not wanted(state):
+                return None
+            info = await self.provider.get_function(ref)
+            now = self.clock()
+            self.state.observe_replicas(ref, info.replicas, now)
+            choice = await decide(state, info, now)
+            if choice is None:
+                return None
+            return await self.apply(ref, state, info.replicas, choice, now, trigger=trigger)

@@ -58,6 +58,11 @@ DEFAULT_TARGET_PROPORTION = 0.9
 DEFAULT_ZERO = False
 DEFAULT_ZERO_DURATION = "15m"
 DEFAULT_ZERO_DURATION_SECONDS = 900.0
+# Shortest usable `zero-duration`: a shorter idle window would look at fewer than a few Prometheus
+# samples (the gateway is scraped every 5-15 s), so `increase()` would often have no answer at all
+# and a function could go to zero right after it was scaled from zero. A shorter value is reported
+# by `label_problems` (deploy-time validation rejects it) and raised to this by `parse_scale_labels`.
+MIN_ZERO_DURATION_SECONDS = 60.0
 # The scale-down stabilization window: 5m, the Kubernetes HPA default and the upper bound that
 # OpenFaaS Pro documents. A resolved alert keeps the highest recommendation of this window.
 DEFAULT_DOWN_WINDOW = "5m"
@@ -154,7 +159,8 @@ def parse_scale_labels(labels: Mapping[str, object] | None, *, default_max: int 
     """Resolve a function's labels into a `ScaleSpec`; never raises.
 
     Unusable values fall back to the default and are listed in `problems`. If `max` ends up
-    below `min`, `max` is raised to `min`.
+    below `min`, `max` is raised to `min`; a `zero-duration` below MIN_ZERO_DURATION_SECONDS is
+    raised to it (both are listed in `problems` too).
     """
     values = labels if isinstance(labels, Mapping) else {}
     problems: list[str] = []
@@ -178,6 +184,15 @@ def parse_scale_labels(labels: Mapping[str, object] | None, *, default_max: int 
     if maximum < minimum:
         problems.append(f"{SCALE_MAX}: {maximum} is below {SCALE_MIN} {minimum}; using {minimum}")
         maximum = minimum
+    zero_duration = label(
+        SCALE_ZERO_DURATION, _duration_or_none, DEFAULT_ZERO_DURATION_SECONDS, "a duration such as 15m"
+    )
+    if zero_duration < MIN_ZERO_DURATION_SECONDS:
+        floor = format_duration(MIN_ZERO_DURATION_SECONDS)
+        problems.append(
+            f"{SCALE_ZERO_DURATION}: {format_duration(zero_duration)} is below the minimum {floor}; using {floor}"
+        )
+        zero_duration = MIN_ZERO_DURATION_SECONDS
     return ScaleSpec(
         min=minimum,
         max=maximum,
@@ -189,9 +204,7 @@ def parse_scale_labels(labels: Mapping[str, object] | None, *, default_max: int 
             "a number in (0, 1]",
         ),
         zero=label(SCALE_ZERO, _parse_bool, DEFAULT_ZERO, "true or false"),
-        zero_duration=label(
-            SCALE_ZERO_DURATION, _duration_or_none, DEFAULT_ZERO_DURATION_SECONDS, "a duration such as 15m"
-        ),
+        zero_duration=zero_duration,
         down_window=label(
             SCALE_DOWN_WINDOW, _duration_or_none, DEFAULT_DOWN_WINDOW_SECONDS, "a duration such as 5m"
         ),

@@ -354,6 +354,24 @@ def test_idle_only_after_a_full_quiet_window(spec, facts, idle, why):
     assert decide_idle(spec, facts) == (idle, why)
 
 
+def test_the_idle_window_has_a_floor_of_a_minute_and_two_idler_passes():
+    assert rules.idle_window(1.0) == 60.0
+    assert rules.idle_window(1.0, idle_interval=45.0) == 90.0
+    assert rules.idle_window(900.0, idle_interval=30.0) == 900.0
+    short = replace(IDLE_SPEC, zero_duration=1.0)  # only possible by building a spec by hand
+    assert decide_idle(short, replace(QUIET, since_scale_up=5.0)) == (False, "recently-scaled-up")
+    assert decide_idle(short, replace(QUIET, age=30.0)) == (False, "recently-created")
+    assert decide_idle(IDLE_SPEC, replace(QUIET, since_scale_up=950.0), window=1000.0) == (
+        False, "recently-scaled-up")
+
+
+def test_no_invocation_series_is_idle_only_when_the_gateway_reported_the_function_for_the_window():
+    missing = replace(QUIET, invocations_in_window=None)
+    assert decide_idle(IDLE_SPEC, missing) == (False, "no-metrics")
+    assert decide_idle(IDLE_SPEC, replace(missing, never_invoked=True)) == (True, rules.IDLE)
+    assert decide_idle(IDLE_SPEC, replace(missing, never_invoked=True, in_flight=1.0)) == (False, "busy")
+
+
 def test_decision_direction():
     assert Decision(3, "x").direction(1) == "up"
     assert Decision(1, "x").direction(3) == "down"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -22,12 +23,15 @@ ZERO = {SCALE_ZERO: "true", SCALE_ZERO_DURATION: "5m"}
 
 
 def quiet_prometheus(*known: str, busy: dict[str, float] | None = None) -> StaticLoad:
-    """Prometheus that knows `known` functions and saw no invocations except `busy`."""
+    """Prometheus that knows `known` functions and saw no invocations (increase() is 0) except `busy`."""
+    busy = busy or {}
     return StaticLoad(
         vectors={"capacity": {}},
         queries={
+            # never_invoked_query (checked first: it names gateway_service_count too)
+            "offset": {},
+            "increase(gateway_function_invocation_started": {f"{n}.{NS}": busy.get(n, 0.0) for n in known},
             "gateway_service_count": {f"{name}.{NS}": 1.0 for name in known},
-            "increase(gateway_function_invocation_started": {f"{n}.{NS}": v for n, v in (busy or {}).items()},
         },
     )
 
@@ -140,3 +144,71 @@ async def test_idle_decisions_are_logged_and_counted(caplog):
     lines = [json.loads(r.getMessage()) for r in caplog.records if '"event":"decision"' in r.getMessage()]
     assert [(line["from"], line["to"], line["reason"], line["trigger"]) for line in lines] == [(2, 0, "idle", "idle")]
     assert 'scaler_decisions_total{direction="down",function="sleepy.openfaas-fn",reason="idle"} 1.0' in text
+
+
+async def test_a_scale_up_while_the_idler_waits_for_the_lock_cancels_the_scale_to_zero():
+    double = provider(idle_fn("z", replicas=1, labels={**ZERO, "com.openfaas.scale.max": "20"}))
+    load = quiet_prometheus("z")
+    load.vectors["rps"] = {f"z.{NS}": 400.0}  # the webhook's view: needs 9
+    with double.serve() as url:
+        async with harness(url, load=load) as h:
+            h.clock.advance(3600)
+            double.set_fault("z", hang=0.3, operations=["scale"])  # the webhook holds z's lock meanwhile
+            hook = asyncio.create_task(h.alert(firing("z")))
+            await asyncio.sleep(0.1)
+            await Idler(h.scaler).run_once()  # listed z at 1 replica, idle by the metrics: waits for the lock
+            assert (await hook).json()["results"][0]["to"] == 9
+    assert [(c.replicas, c.status_code) for c in double.calls] == [(9, 202)]
+    assert double.replicas("z") == 9
+
+
+async def test_a_short_zero_duration_is_raised_to_the_floor_so_a_scale_from_zero_is_not_undone_at_once():
+    double = provider(idle_fn("z", replicas=0, labels={SCALE_ZERO: "true", SCALE_ZERO_DURATION: "1s"}))
+    with double.serve() as url:
+        async with harness(url, load=quiet_prometheus("z"), idle_interval=10.0) as h:
+            h.clock.advance(3600)
+            await Idler(h.scaler).run_once()
+            double.set_replicas("z", 1)  # the gateway scaled it from zero for a request
+            for _ in range(5):
+                h.clock.advance(10)
+                await Idler(h.scaler).run_once()
+                assert double.replicas("z") == 1  # not within the window's floor of 60 s
+            h.clock.advance(20)
+            await Idler(h.scaler).run_once()
+            assert double.replicas("z") == 0
+
+
+async def test_no_invocation_series_is_idle_only_after_the_gateway_reported_the_function_for_a_window():
+    double = provider(idle_fn("z"))
+    with double.serve() as url:
+        young = quiet_prometheus("z")
+        young.queries["increase(gateway_function_invocation_started"] = {}  # increase() has no series
+        async with harness(url, load=young) as h:
+            h.clock.advance(301)
+            await Idler(h.scaler).run_once()
+            assert double.calls == []  # e.g. the first invocation after a scale from zero: not idle
+            young.queries["offset"] = {f"z.{NS}": 1.0}  # reported a window ago, never invoked since
+            await Idler(h.scaler).run_once()
+    assert [(c.function, c.replicas) for c in double.calls] == [("z", 0)]
+    assert any("offset 300s" in query and "unless" in query for query in young.asked)
+
+
+async def test_one_function_that_fails_does_not_stop_the_pass(monkeypatch):
+    double = provider(idle_fn("bad"), idle_fn("good"))
+    with double.serve() as url:
+        async with harness(url, load=quiet_prometheus("bad", "good")) as h:
+            h.clock.advance(301)
+            real = h.scaler.spec_for
+            calls = {"n": 0}
+
+            def spec_for(info):
+                if info.name == "bad" and calls["n"] > 0:
+                    raise OverflowError("date value out of range")
+                calls["n"] += info.name == "bad"
+                return real(info)
+
+            monkeypatch.setattr(h.scaler, "spec_for", spec_for)
+            await Idler(h.scaler).run_once()
+            text = (await h.client.get("/metrics")).text
+    assert [(c.function, c.replicas) for c in double.calls] == [("good", 0)]
+    assert 'scaler_unexpected_errors_total{where="idler"} 1.0' in text

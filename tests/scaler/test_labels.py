@@ -94,6 +94,16 @@ def test_max_below_min_is_raised_to_min():
     assert spec.problems
 
 
+@pytest.mark.parametrize("value", ["0s", "1s", "59s", "500ms"])
+def test_a_zero_duration_below_the_floor_is_raised_to_it_and_reported(value):
+    spec = parse_scale_labels({labels.SCALE_ZERO: "true", labels.SCALE_ZERO_DURATION: value})
+    assert spec.zero_duration == labels.MIN_ZERO_DURATION_SECONDS == 60
+    assert label_problems({labels.SCALE_ZERO_DURATION: value}) == [
+        f"com.openfaas.scale.zero-duration: {labels.format_duration(labels.parse_duration(value))} "
+        "is below the minimum 1m; using 1m"]
+    assert label_problems({labels.SCALE_ZERO_DURATION: "1m"}) == []
+
+
 def test_non_string_values_never_raise():
     spec = parse_scale_labels({labels.SCALE_MIN: 3, labels.SCALE_MAX: ["x"], labels.SCALE_ZERO: True})
     assert spec.min == 3
