@@ -101,6 +101,16 @@ class Settings:
         def integer(name: str, default: int | None, *, minimum: int) -> int | None:
             return _integer(name, get(name), default, minimum)
 
+        up_factor = _factor("SCALER_UP_FACTOR", get("SCALER_UP_FACTOR"), UP_FACTOR)
+        up_addend = integer("SCALER_UP_ADDEND", UP_ADDEND, minimum=0) or 0
+        if up_addend < 1 and up_factor < 2:
+            # max(floor(factor x 1), 1 + 0) is 1: a function at 1 replica could never grow.
+            raise SettingsError(
+                "SCALER_UP_ADDEND",
+                f"at least 1 when SCALER_UP_FACTOR is below 2 (it is {up_factor:g}; with "
+                "SCALER_UP_ADDEND=0 a function at 1 replica could never scale up); raise one of the two",
+                str(up_addend),
+            )
         return cls(
             provider_url=provider_url,
             listen_host=host,
@@ -118,10 +128,10 @@ class Settings:
             provider_concurrency=integer("SCALER_PROVIDER_CONCURRENCY", 16, minimum=1) or 16,
             prometheus_timeout=seconds("SCALER_PROMETHEUS_TIMEOUT", 3.0, minimum=0.001),
             rate_window=seconds("SCALER_RATE_WINDOW", 30.0, minimum=1.0),
-            up_period=seconds("SCALER_UP_PERIOD", 15.0),
-            up_factor=_factor("SCALER_UP_FACTOR", get("SCALER_UP_FACTOR"), UP_FACTOR),
-            up_addend=integer("SCALER_UP_ADDEND", UP_ADDEND, minimum=0) or 0,
-            down_period=seconds("SCALER_DOWN_PERIOD", 15.0),
+            up_period=seconds("SCALER_UP_PERIOD", 15.0, minimum=0.001),
+            up_factor=up_factor,
+            up_addend=up_addend,
+            down_period=seconds("SCALER_DOWN_PERIOD", 15.0, minimum=0.001),
             fallback_step_interval=seconds("SCALER_FALLBACK_STEP_INTERVAL", 20.0),
             dedupe_window=seconds("SCALER_DEDUPE_WINDOW", 10.0),
             reconcile_interval=seconds("SCALER_RECONCILE_INTERVAL", 15.0, minimum=0.01),

@@ -89,6 +89,11 @@ def test_every_variable_is_read(tmp_path):
         ({**BASE, "SCALER_UP_FACTOR": "nan"}, "SCALER_UP_FACTOR"),
         ({**BASE, "SCALER_UP_FACTOR": "lots"}, "SCALER_UP_FACTOR"),
         ({**BASE, "SCALER_UP_ADDEND": "-1"}, "SCALER_UP_ADDEND"),
+        ({**BASE, "SCALER_UP_PERIOD": "0"}, "SCALER_UP_PERIOD"),
+        ({**BASE, "SCALER_UP_PERIOD": "0s"}, "SCALER_UP_PERIOD"),
+        ({**BASE, "SCALER_DOWN_PERIOD": "0"}, "SCALER_DOWN_PERIOD"),
+        ({**BASE, "SCALER_UP_FACTOR": "1", "SCALER_UP_ADDEND": "0"}, "SCALER_UP_ADDEND"),
+        ({**BASE, "SCALER_UP_FACTOR": "1.9", "SCALER_UP_ADDEND": "0"}, "SCALER_UP_ADDEND"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable):
@@ -96,6 +101,15 @@ def test_bad_values_name_the_variable(env, variable):
         Settings.from_env(env)
     assert caught.value.variable == variable
     assert str(caught.value).startswith(f"{variable}: expected")
+
+
+def test_a_scale_up_bound_that_can_never_grow_names_both_variables():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**BASE, "SCALER_UP_FACTOR": "1", "SCALER_UP_ADDEND": "0"})
+    assert "SCALER_UP_FACTOR" in str(caught.value) and "SCALER_UP_ADDEND" in str(caught.value)
+    for factor, addend in (("1", "1"), ("2", "0"), ("10", "0")):  # each of these can always grow
+        settings = Settings.from_env({**BASE, "SCALER_UP_FACTOR": factor, "SCALER_UP_ADDEND": addend})
+        assert (settings.up_factor, settings.up_addend) == (float(factor), int(addend))
 
 
 def test_empty_password_file_is_refused(tmp_path):
