@@ -193,9 +193,10 @@ def create_app(
             owned.append(load.aclose)
         scaler = Scaler(settings, provider, load, metrics)
     engine = scaler
-    auth_check = BasicAuth(settings.auth_user, settings.auth_password) if (
-        settings.auth_user is not None and settings.auth_password is not None
-    ) else None
+    auth_check = None
+    if settings.auth_required:
+        assert settings.auth_user is not None and settings.auth_password is not None
+        auth_check = BasicAuth(settings.auth_user, settings.auth_password)
 
     async def healthz(request: Request) -> Response:
         return json_response({"status": "ok"})

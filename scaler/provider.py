@@ -23,6 +23,9 @@ from scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
 from scaler.metrics import ScalerMetrics
 
 _TRANSIENT_4XX = frozenset({401, 403, 408, 429})
+# Deadline of the readiness check: below the kubelet's default probe timeout (1 s), so /readyz
+# answers 503 in time rather than letting the probe time out.
+READY_TIMEOUT = 0.8
 
 
 class ProviderError(Exception):
@@ -126,6 +129,9 @@ class ProviderClient:
         self._transport = transport
         self._all: list[httpx.AsyncClient] = []
         self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        # The readiness check has a client of its own, outside the concurrency bound: a probe must
+        # not queue behind a burst of webhook calls, nor take a slot from them.
+        self._health: httpx.AsyncClient | None = None
 
     async def _checkout(self) -> httpx.AsyncClient:
         """An idle client; a new one while fewer than `concurrency` exist, else wait for one."""
@@ -138,6 +144,8 @@ class ProviderClient:
     async def aclose(self) -> None:
         for client in self._all:
             await client.aclose()
+        if self._health is not None:
+            await self._health.aclose()
 
     async def get_function(self, function: FunctionRef) -> FunctionInfo:
         response = await self._call(
@@ -157,6 +165,7 @@ class ProviderClient:
             json={"serviceName": function.name, "replicas": replicas, "namespace": function.namespace},
         )
         if response.status_code == 404:
+            self._count_error("scale", "not-found")
             raise FunctionNotFound("not-found", function.key)
         if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
             self._count_error("scale", "refused")
@@ -181,12 +190,27 @@ class ProviderClient:
                     continue  # one unusable entry does not hide the others
         return result
 
-    async def ready(self) -> bool:
-        """Whether the provider answers its health check."""
+    async def ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        """Whether the provider answers its health check within `timeout` seconds.
+
+        Uses a client of its own, outside the concurrency bound, with its own short deadline.
+        """
+        started = time.perf_counter()
+        if self._health is None:
+            settings = {**self._settings, "timeout": httpx.Timeout(timeout)}
+            self._health = httpx.AsyncClient(transport=self._transport, **settings)  # type: ignore[arg-type]
         try:
-            response = await self._call("healthz", "GET", "/healthz")
-        except ProviderError:
+            async with asyncio.timeout(timeout):
+                response = await self._health.get("/healthz")
+        except (TimeoutError, httpx.TimeoutException):
+            self._count_error("healthz", "timeout")
             return False
+        except httpx.HTTPError:
+            self._count_error("healthz", "connection")
+            return False
+        finally:
+            if self._metrics is not None:
+                self._metrics.provider_duration.labels("healthz").observe(time.perf_counter() - started)
         return response.status_code < 300
 
     async def _call(self, operation: str, method: str, url: str, **kwargs: object) -> httpx.Response:

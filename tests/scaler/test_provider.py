@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 
 from scaler.alerts import FunctionRef
 from scaler.load import LoadSnapshot, PrometheusLoad, parse_vector
+from scaler.metrics import ScalerMetrics
 from scaler.provider import FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
 
 pytestmark = pytest.mark.anyio
@@ -105,6 +109,47 @@ async def test_a_created_at_out_of_range_is_unknown_not_an_error(created):
     body = [entry, {"name": "ok", "replicas": 1, "createdAt": "2026-01-01T00:00:00Z"}]
     infos = await client(lambda request: httpx.Response(200, json=body)).list_functions("ns")
     assert [(info.name, info.created_at is None) for info in infos] == [("echo", True), ("ok", False)]
+
+
+async def test_ready_has_its_own_deadline_below_the_probe_timeout():
+    async def hanging(request):
+        await asyncio.sleep(5)
+        return httpx.Response(200)
+
+    provider = ProviderClient("http://provider", transport=httpx.MockTransport(hanging), timeout=10.0)
+    started = time.perf_counter()
+    assert await provider.ready() is False
+    assert time.perf_counter() - started < 1.0  # kubelet's probe timeout is 1 s; the call deadline is 10 s
+
+
+async def test_ready_does_not_wait_for_the_calls_in_flight():
+    release = asyncio.Event()
+
+    async def handler(request):
+        if request.url.path != "/healthz":
+            await release.wait()  # every webhook slot is busy
+        return httpx.Response(200, json={"replicas": 1})
+
+    provider = ProviderClient("http://provider", transport=httpx.MockTransport(handler), concurrency=1)
+    busy = asyncio.create_task(provider.get_function(ECHO))
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    assert await provider.ready() is True
+    assert time.perf_counter() - started < 0.5
+    release.set()
+    await busy
+
+
+async def test_a_404_on_scale_is_counted_like_a_404_on_read():
+    metrics = ScalerMetrics()
+    provider = ProviderClient("http://provider", transport=httpx.MockTransport(lambda r: httpx.Response(404)),
+                              metrics=metrics)
+    for call in (provider.scale(ECHO, 2), provider.get_function(ECHO)):
+        with pytest.raises(FunctionNotFound):
+            await call
+    for operation in ("scale", "get_function"):
+        labels = {"operation": operation, "kind": "not-found"}
+        assert metrics.registry.get_sample_value("scaler_provider_errors_total", labels) == 1
 
 
 def prometheus(answer) -> PrometheusLoad:
