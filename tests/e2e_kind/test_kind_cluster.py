@@ -10,10 +10,12 @@ missing (as on CI) it is skipped with a reason naming each missing one.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -69,11 +71,70 @@ def _pulumi_env() -> dict[str, str]:
     return env
 
 
+def run_group(
+    command: list[str], *, timeout: float, capture: bool = True, grace: float = 10.0, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run` for a command that starts others (up.sh runs pulumi, kind, docker, uv): it runs in
+    a session and process group of its own, and unless it exits 0 (on the timeout, a non-zero exit, or
+    any exception such as Ctrl-C or pytest-timeout) the whole group gets SIGTERM, then SIGKILL after
+    `grace` seconds. A plain `subprocess.run(timeout=...)` kills only bash and leaves the rest running."""
+    pipe = subprocess.PIPE if capture else None
+    process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, start_new_session=True, **kwargs)
+    clean = False
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        clean = process.returncode == 0
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    finally:
+        if not clean:
+            _kill_group(process, grace)
+
+
+def _kill_group(process: subprocess.Popen[str], grace: float) -> None:
+    # The group id is the leader's pid; it names the group as long as any member is left, also after
+    # the leader itself has exited (pulumi, kind or docker still running under a dead bash).
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while True:
+            process.poll()  # reap the leader once it has exited
+            if not group_alive(process.pid) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if not group_alive(process.pid):
+            break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=grace)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs (zombies waiting to be reaped do not count)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat_file in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+            return True
+    return False
+
+
 def _output(name: str, *, secret: bool = False) -> str:
     command = ["pulumi", "stack", "output", name, "--stack", "dev"] + (["--show-secrets"] if secret else [])
-    return subprocess.run(
-        command, cwd=ROOT, env=_pulumi_env(), capture_output=True, text=True, check=True, timeout=120
-    ).stdout.strip()
+    result = run_group(command, cwd=ROOT, env=_pulumi_env(), timeout=120)
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, command, result.stdout, result.stderr)
+    return result.stdout.strip()
 
 
 def _summary_changes(output: str) -> list[str]:
@@ -101,11 +162,11 @@ def platform() -> Iterator[tuple[str, str]]:
     unless the cluster was there before the test (then it is left as it was found)."""
     existed = _cluster_exists()
     try:
-        up = subprocess.run([str(ROOT / "scripts" / "up.sh")], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        up = run_group([str(ROOT / "scripts" / "up.sh")], cwd=ROOT, timeout=1800)
         assert up.returncode == 0, f"make up failed:\n{up.stdout[-4000:]}\n{up.stderr[-4000:]}"
         url = _output("externalGatewayUrl").rstrip("/")
         assert f"curl -s -d '1 2 3' {url}/function/sum" in up.stdout
-        again = subprocess.run([str(ROOT / "scripts" / "up.sh")], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        again = run_group([str(ROOT / "scripts" / "up.sh")], cwd=ROOT, timeout=1800)
         assert again.returncode == 0, f"make up again failed:\n{again.stdout[-4000:]}\n{again.stderr[-4000:]}"
         assert "creating" not in again.stderr, f"the second make up created something:\n{again.stderr}"
         changes = _summary_changes(again.stdout)
@@ -113,7 +174,7 @@ def platform() -> Iterator[tuple[str, str]]:
         yield url, _output("adminPassword", secret=True)
     finally:
         if not existed:
-            subprocess.run([str(ROOT / "scripts" / "down.sh")], cwd=ROOT, timeout=1200, check=False)
+            run_group([str(ROOT / "scripts" / "down.sh")], cwd=ROOT, timeout=1200, capture=False)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,48 @@ def test_the_e2e_idempotence_check_reads_the_pulumi_summary() -> None:
     assert _summary_changes(changed) == ["~ 1 updated", "+ 2 created"]
     with pytest.raises(AssertionError, match="no Resources: summary"):
         _summary_changes("error: could not connect")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _gone_soon(pids: list[int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_running(pid) for pid in pids)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_the_e2e_runner_kills_what_the_script_started_on_timeout(tmp_path: Path) -> None:
+    """make up runs pulumi, kind and docker under bash: a timeout must stop all of them, not just bash."""
+    from tests.e2e_kind.test_kind_cluster import run_group
+
+    pids = tmp_path / "pids"
+    script = f"sleep 300 & echo $! >{pids}; sleep 300 & echo $! >>{pids}; wait"
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_group(["bash", "-c", script], timeout=1.0, grace=2.0)
+    children = [int(pid) for pid in pids.read_text().split()]
+    assert len(children) == 2
+    assert _gone_soon(children), f"still running after the timeout: {children}"
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_the_e2e_runner_kills_what_a_failed_script_left_behind(tmp_path: Path) -> None:
+    from tests.e2e_kind.test_kind_cluster import run_group
+
+    pids = tmp_path / "pids"
+    result = run_group(["bash", "-c", f"sleep 300 >/dev/null 2>&1 & echo $! >{pids}; echo out; exit 3"], timeout=30)
+    assert result.returncode == 3 and result.stdout == "out\n"
+    assert _gone_soon([int(pids.read_text())]), "a failed script's child kept running"
+    ok = run_group(["bash", "-c", "echo fine"], timeout=30)
+    assert (ok.returncode, ok.stdout) == (0, "fine\n")
