@@ -122,9 +122,12 @@ class Queue(pulumi.ComponentResource):
         # --- queue-worker ---
         nats_host = names.service_host(names.NATS, namespace)
         gateway_host = names.service_host(names.GATEWAY, namespace)
-        worker_mounts = [k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True)]
-        worker_volumes = [k8s.secret_volume(AUTH_VOLUME, auth_secret_name)]
+        worker_mounts: list[dict[str, Any]] = []
+        worker_volumes: list[dict[str, Any]] = []
         if pro:
+            # The Pro queue-worker authenticates to the gateway with the admin credentials (as the chart does).
+            worker_mounts.append(k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True))
+            worker_volumes.append(k8s.secret_volume(AUTH_VOLUME, auth_secret_name))
             if license_secret_name is None:
                 raise ValueError("the Pro queue-worker needs the licence Secret: pass license_secret_name")
             worker_mounts.append(k8s.mount(LICENSE_VOLUME, names.LICENSE_MOUNT_PATH, read_only=True))
@@ -139,11 +142,15 @@ class Queue(pulumi.ComponentResource):
                 "max_inflight": queue.max_inflight,
                 "ack_wait": go_duration(queue.ack_wait),
                 "upstream_timeout": go_duration(config.gateway.upstream_timeout),
+                "basic_auth": "true",
+                "secret_mount_path": names.SECRET_MOUNT_PATH,
             }
         else:
             worker_command = None
             # The CE queue-worker subscribes to the fixed channel `faas-request` and processes one message at a
-            # time (max_inflight is hard-coded to 1), so neither a channel nor max_inflight is passed.
+            # time (max_inflight is hard-coded to 1), so neither a channel nor max_inflight is passed. It
+            # invokes functions through the gateway's unauthenticated /function/ route and reads no
+            # credentials, so the basic-auth Secret is not mounted (least privilege).
             worker_env = {
                 "faas_nats_address": nats_host,
                 "faas_nats_port": names.NATS_PORT,
@@ -153,7 +160,6 @@ class Queue(pulumi.ComponentResource):
                 "faas_gateway_port": names.GATEWAY_PORT,
                 "ack_wait": go_duration(queue.ack_wait),
             }
-        worker_env.update(basic_auth="true", secret_mount_path=names.SECRET_MOUNT_PATH)
         # No probes: the CE queue-worker serves no HTTP endpoint, and its image has no shell for an exec
         # probe; a lost NATS connection makes it exit (after its reconnect attempts), which restarts the pod.
         worker = k8s.container(

@@ -135,8 +135,7 @@ def test_worker_env_dev(dev: Rendered) -> None:
     assert values["faas_gateway_address"] == "gateway.openfaas.svc.cluster.local"
     assert values["faas_gateway_port"] == str(names.GATEWAY_PORT)
     assert values["ack_wait"] == "60s"
-    assert values["basic_auth"] == "true"
-    assert values["secret_mount_path"] == names.SECRET_MOUNT_PATH
+    assert "basic_auth" not in values and "secret_mount_path" not in values  # the CE worker reads no credentials
 
 
 def test_worker_follows_config(prod: Rendered) -> None:
@@ -162,13 +161,21 @@ def test_ce_worker_gets_no_env_it_does_not_read(variant: str, request: pytest.Fi
     assert not {"max_inflight", "faas_nats_channel"} & set(env(worker))
 
 
-def test_worker_mounts_the_gateway_credentials(dev: Rendered) -> None:
+def test_ce_worker_gets_no_credentials_it_does_not_use(dev: Rendered) -> None:
+    """Least privilege: the CE queue-worker invokes through the gateway's unauthenticated /function/ route."""
     spec = pod(dev, names.QUEUE_WORKER)
-    [volume] = spec["volumes"]
-    assert volume["secret"]["secretName"] == AUTH_SECRET
+    assert "volumes" not in spec
     [worker] = spec["containers"]
-    [mount] = worker["volumeMounts"]
-    assert (mount["name"], mount["mountPath"], mount["readOnly"]) == (volume["name"], names.SECRET_MOUNT_PATH, True)
+    assert "volumeMounts" not in worker
+
+
+def test_pro_worker_mounts_the_gateway_credentials() -> None:
+    spec = pod(render({"edition": "pro", "licenseKey": LICENSE}), names.QUEUE_WORKER)
+    volumes = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"]}
+    [worker] = spec["containers"]
+    mounts = {m["mountPath"]: m["name"] for m in worker["volumeMounts"]}
+    assert volumes[mounts[names.SECRET_MOUNT_PATH]] == AUTH_SECRET
+    assert env(worker)["basic_auth"] == "true"
 
 
 @pytest.mark.parametrize("variant", ["dev", "prod"])
