@@ -39,7 +39,8 @@ def alertmanager_config(scaler_url: str, password_file: str, wrong_password_file
             "group_by": ["alertname"],
             "group_wait": "1s",
             "group_interval": "1s",
-            "repeat_interval": "1h",
+            # short, so the test sees real repeats of the same notification
+            "repeat_interval": "2s",
             "routes": [{"receiver": "intruder", "matchers": ['team="intruder"']}],
         },
         "receivers": [receiver("scaler", password_file), receiver("intruder", wrong_password_file)],
@@ -114,9 +115,11 @@ def test_alertmanager_drives_the_scaler_with_basic_auth(tmp_path):
                 wait_for(lambda: metric(scaler_url, 'scaler_webhook_requests_total{code="401"}') >= 1, 20,
                          "the wrongly authenticated webhook", logs)
 
-                # Alertmanager re-posts the same alert: no extra step
-                post_alert(alertmanager, "echo.openfaas-fn")
-                time.sleep(2.5)
+                # Alertmanager repeats the notification (repeat_interval 2s): no extra step
+                delivered = metric(scaler_url, 'scaler_webhook_requests_total{code="200"}')
+                post_alert(alertmanager, "echo.openfaas-fn")  # and Prometheus re-posts the alert
+                wait_for(lambda: metric(scaler_url, 'scaler_webhook_requests_total{code="200"}') >= delivered + 2,
+                         20, "two repeats of the firing notification", logs)
                 assert [call.replicas for call in double.calls_for("echo")] == [3]
 
                 # resolved: no drop straight to min, a stabilized descent by halves (window 0s here)

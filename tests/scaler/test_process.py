@@ -23,7 +23,10 @@ def test_sigterm_lets_the_in_flight_webhook_finish(tmp_path):
             sender = threading.Thread(target=lambda: answers.append(
                 httpx.post(f"{url}/system/alert", json=payload, timeout=10)))
             sender.start()
-            time.sleep(0.5)
+            deadline = time.monotonic() + 10
+            while double.in_flight == 0:  # the scaler's read is at the provider: the webhook is in flight
+                assert time.monotonic() < deadline, "the webhook never reached the provider"
+                time.sleep(0.01)
             scaler.process.send_signal(signal.SIGTERM)
             sender.join(10)
             scaler.process.wait(10)
