@@ -179,6 +179,8 @@ def edition_problems(name: str, args: FunctionArgs, edition: str, position: int)
                             f"{names.CE_MAX_FUNCTIONS} functions: {fix}, or declare fewer functions")
         )
     scale = args.scale
+    if not isinstance(scale, Scale):  # reported by FunctionArgs.problems
+        return out
     for key in ("min", "max"):
         value = getattr(scale, key)
         if is_int(value) and value > names.CE_MAX_REPLICAS:
@@ -201,8 +203,9 @@ def timeout_warnings(timeouts: Timeouts, config: PlatformConfig) -> list[str]:
     upstream = config.gateway.upstream_timeout
     out = []
     for name in ("exec", "write"):
+        seconds = timeouts.seconds(name)
         value = getattr(timeouts, name)
-        if value is not None and duration_seconds(value) > duration_seconds(upstream):
+        if seconds is not None and seconds > duration_seconds(upstream):
             out.append(
                 f"timeouts.{name} {value} is longer than the gateway's upstreamTimeout {upstream}: synchronous "
                 "calls end at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)"

@@ -5,16 +5,19 @@ field, the value and what was expected."""
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components import names
-from components.config import Resources, duration_seconds, go_duration
+from components.config import Resources
+from components.formatting import format_number
 from components.function_errors import Problem, invalid
 from components.function_templates import available_templates, template
 from components.quantities import quantity_value
@@ -23,6 +26,14 @@ from scaler.labels import MAX_TARGET
 
 WATCHDOG_TIMEOUT_ENV = {"read": "read_timeout", "write": "write_timeout", "exec": "exec_timeout"}
 """`Timeouts` field -> the watchdog's environment variable."""
+
+# Go's time.ParseDuration: one or more `<number><unit>`, the number with an optional fraction.
+_GO_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", re.ASCII)
+_GO_DURATION_UNIT_NS = {
+    "ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
+_GO_DURATION_MAX_NS = 2**63 - 1
 
 DEFAULT_REQUESTS = {"cpu": "20m", "memory": "32Mi"}
 DEFAULT_LIMITS = {"cpu": "500m", "memory": "128Mi"}
@@ -50,8 +61,32 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _format_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def parse_go_duration(text: str) -> int:
+    """Nanoseconds in a duration the watchdog reads, in the grammar of Go's `time.ParseDuration`: `30s`, `1.5s`,
+    `1m30s`, `500ms`, `2h` (units ns, us, ms, s, m, h). Stricter than Go in two ways: no sign, and a bare number
+    (which the watchdog reads as seconds) is refused, so every value names its unit. ValueError otherwise.
+
+    `components.config.duration_seconds` is Prometheus's grammar (days and weeks, whole numbers); the watchdog
+    is a Go program, so its timeouts take Go's."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{text!r} is not a Go duration")
+    total, position = Fraction(0), 0
+    for match in _GO_DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        total += Fraction(match.group(1)) * _GO_DURATION_UNIT_NS[match.group(2)]
+        position = match.end()
+    if position != len(text) or total > _GO_DURATION_MAX_NS:
+        raise ValueError(f"{text!r} is not a Go duration")
+    return math.floor(total)
+
+
+def format_go_duration(nanoseconds: int) -> str:
+    """A duration in the largest of s, ms, us and ns that writes it exactly: `65s`, `1500ms`."""
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if nanoseconds % size == 0:
+            return f"{nanoseconds // size}{unit}"
+    return f"{nanoseconds}ns"
 
 
 def as_text(value: Any) -> str:
@@ -60,7 +95,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _format_number(value)
+        return format_number(value)
     return str(value)
 
 
@@ -125,9 +160,17 @@ class Scale:
             try:
                 if not isinstance(value, str):
                     raise ValueError
-                scale_labels.parse_duration(value)
+                seconds = scale_labels.parse_duration(value)
             except ValueError:
                 out.append(invalid(f"scale.{name}", value, "a duration such as 30s, 15m or 1h30m"))
+                continue
+            if name == "zero_duration" and seconds < scale_labels.MIN_ZERO_DURATION_SECONDS:
+                floor = scale_labels.format_duration(scale_labels.MIN_ZERO_DURATION_SECONDS)
+                expected = (
+                    f"at least {floor}: over a shorter window the idler sees too few Prometheus scrapes to tell "
+                    f"that the function is idle (the scaler would use {floor})"
+                )
+                out.append(invalid("scale.zero_duration", value, expected))
         if self.type is not None and self.type not in scale_labels.SCALE_TYPES:
             out.append(invalid("scale.type", self.type, f"one of {', '.join(scale_labels.SCALE_TYPES)}"))
         if self.target is not None and not (_is_number(self.target) and 0 < self.target <= MAX_TARGET):
@@ -157,7 +200,7 @@ class Scale:
             if isinstance(value, bool):
                 out[key] = "true" if value else "false"
             elif isinstance(value, int | float):
-                out[key] = _format_number(value)
+                out[key] = format_number(value)
             else:
                 out[key] = str(value)
         return out
@@ -165,7 +208,13 @@ class Scale:
 
 @dataclass(frozen=True, kw_only=True)
 class Timeouts:
-    """The watchdog's timeouts (`read_timeout`, `write_timeout`, `exec_timeout`), e.g. "30s", "1m5s"."""
+    """The watchdog's timeouts (`read_timeout`, `write_timeout`, `exec_timeout`) as Go durations, e.g. "30s",
+    "1m5s", "1.5s".
+
+    A set `exec` also sets an unset `read` and `write` to its value: the watchdog's HTTP server stops writing
+    the response at write_timeout and ends the call at read_timeout (Go cancels a request's context when the
+    read deadline passes, golang/go#18447); both default to 30s in of-watchdog (10s before 0.9.11), so a
+    longer exec alone would be cut short."""
 
     read: str | None = None
     write: str | None = None
@@ -173,21 +222,19 @@ class Timeouts:
 
     def problems(self) -> list[Problem]:
         out: list[Problem] = []
-        seconds: dict[str, float] = {}
+        nanoseconds: dict[str, int] = {}
         for name in WATCHDOG_TIMEOUT_ENV:
             value = getattr(self, name)
             if value is None:
                 continue
             try:
-                if not isinstance(value, str):
-                    raise ValueError
-                seconds[name] = duration_seconds(value)
+                nanoseconds[name] = parse_go_duration(value)
             except ValueError:
                 out.append(invalid(f"timeouts.{name}", value, "a duration such as 30s, 1m5s or 500ms"))
                 continue
-            if seconds[name] <= 0:
+            if nanoseconds[name] <= 0:
                 out.append(invalid(f"timeouts.{name}", value, "a duration above 0"))
-        if "exec" in seconds and "write" in seconds and seconds["exec"] > seconds["write"]:
+        if "exec" in nanoseconds and "write" in nanoseconds and nanoseconds["exec"] > nanoseconds["write"]:
             out.append(
                 invalid(
                     "timeouts.exec", self.exec,
@@ -196,11 +243,23 @@ class Timeouts:
             )
         return out
 
+    def seconds(self, name: str) -> float | None:
+        """A timeout in seconds (None when unset)."""
+        value = getattr(self, name)
+        return None if value is None else parse_go_duration(value) / 1e9
+
+    def effective(self) -> dict[str, str]:
+        """The value of each timeout the watchdog is given, by field: the set ones, and `exec` for an unset
+        `read` or `write` when `exec` is set."""
+        values = {name: getattr(self, name) for name in WATCHDOG_TIMEOUT_ENV}
+        if self.exec is not None:
+            values = {name: self.exec if value is None else value for name, value in values.items()}
+        return {name: value for name, value in values.items() if value is not None}
+
     def env(self) -> dict[str, str]:
         return {
-            env: go_duration(getattr(self, name))
-            for name, env in WATCHDOG_TIMEOUT_ENV.items()
-            if getattr(self, name) is not None
+            WATCHDOG_TIMEOUT_ENV[name]: format_go_duration(parse_go_duration(value))
+            for name, value in self.effective().items()
         }
 
 
@@ -281,24 +340,52 @@ class FunctionArgs:
         problem = name_problem(name)
         if problem:
             out.append(problem)
-        out += self._source_problems(name)
-        out += self._env_problems()
-        out += _label_problems("labels", self.labels, reserved=True)
-        out += _annotation_problems(self.annotations)
-        out += self._secret_problems()
+        # A field of the wrong type is reported once, here, and its contents are not looked into.
+        shape = self._type_problems()
+        out += shape
+        wrong = {problem.field for problem in shape}
+        out += self._source_problems(name, wrong)
+        if "env" not in wrong:
+            out += self._env_problems()
+        if self.fprocess is not None and (not isinstance(self.fprocess, str) or not self.fprocess.strip()):
+            out.append(invalid("fprocess", self.fprocess, "a non-empty command"))
+        if "labels" not in wrong:
+            out += _label_problems("labels", self.labels, reserved=True)
+        if "annotations" not in wrong:
+            out += _annotation_problems(self.annotations)
+        if "secrets" not in wrong:
+            out += self._secret_problems()
         out += self._resource_problems()
-        out += self._constraint_problems()
+        if "constraints" not in wrong:
+            out += self._constraint_problems()
         if not isinstance(self.read_only_root_filesystem, bool):
             out.append(invalid("read_only_root_filesystem", self.read_only_root_filesystem, "true or false"))
-        out += self.scale.problems() if isinstance(self.scale, Scale) else [
-            invalid("scale", self.scale, "a Scale(...)")
-        ]
-        out += self.timeouts.problems() if isinstance(self.timeouts, Timeouts) else [
-            invalid("timeouts", self.timeouts, "a Timeouts(...)")
-        ]
+        if "scale" not in wrong:
+            out += self.scale.problems()
+        if "timeouts" not in wrong:
+            out += self.timeouts.problems()
         return out
 
-    def _source_problems(self, name: str) -> list[Problem]:
+    def _type_problems(self) -> list[Problem]:
+        """The fields that hold the wrong kind of value (a mapping where a list belongs, None, ...)."""
+        checks: list[tuple[str, bool, str]] = [
+            ("handler", self.handler is None or isinstance(self.handler, str | os.PathLike),
+             "the path of the directory with the function's handler"),
+            ("env", isinstance(self.env, Mapping), "a mapping of names to values"),
+            ("secrets", _is_list(self.secrets), "a list of Secret names"),
+            ("labels", isinstance(self.labels, Mapping), "a mapping of label keys to values"),
+            ("annotations", isinstance(self.annotations, Mapping), "a mapping"),
+            ("requests", isinstance(self.requests, ResourceSpec), "a ResourceSpec(cpu=..., memory=...)"),
+            ("limits", isinstance(self.limits, ResourceSpec), "a ResourceSpec(cpu=..., memory=...)"),
+            ("scale", isinstance(self.scale, Scale), "a Scale(...)"),
+            ("constraints", isinstance(self.constraints, Mapping) or _is_list(self.constraints),
+             "a mapping or a list of key=value strings"),
+            ("timeouts", isinstance(self.timeouts, Timeouts), "a Timeouts(...)"),
+            ("build_args", isinstance(self.build_args, Mapping), "a mapping of names to values"),
+        ]
+        return [invalid(name, getattr(self, name), expected) for name, ok, expected in checks if not ok]
+
+    def _source_problems(self, name: str, wrong: set[str]) -> list[Problem]:
         out: list[Problem] = []
         if self.image_ref is not None:
             if not isinstance(self.image_ref, str) or not _IMAGE_REF.match(self.image_ref):
@@ -306,7 +393,7 @@ class FunctionArgs:
                     invalid("image_ref", self.image_ref, "an image reference such as ghcr.io/org/fn@sha256:<digest>")
                 )
             for other in ("handler", "image", "build_args"):
-                if getattr(self, other):
+                if other not in wrong and getattr(self, other):
                     out.append(
                         Problem(other, "cannot be combined with image_ref (a prebuilt image): "
                                        f"drop {other} to deploy image_ref, or drop image_ref to build")
@@ -314,7 +401,7 @@ class FunctionArgs:
             if self.lang is not None and self.lang not in available_templates():
                 out.append(invalid("lang", self.lang, f"one of {', '.join(available_templates())}"))
             return out
-        for key, value in dict(self.build_args).items():
+        for key, value in ({} if "build_args" in wrong else self.build_args).items():
             if not isinstance(key, str) or not _BUILD_ARG.match(key):
                 out.append(invalid(f"build_args.{key}", key, "a build argument name (letters, digits, '_')"))
             elif not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -331,6 +418,8 @@ class FunctionArgs:
         if self.handler is None:
             out.append(Problem("handler", "missing: expected the directory with the function's handler"))
             return out
+        if "handler" in wrong:
+            return out
         handler = Path(self.handler)
         if not handler.is_dir():
             out.append(invalid("handler", str(self.handler), "an existing directory with the handler"))
@@ -341,7 +430,7 @@ class FunctionArgs:
     def _env_problems(self) -> list[Problem]:
         out: list[Problem] = []
         hints = {"fprocess": "fprocess"} | {env: f"timeouts.{name}" for name, env in WATCHDOG_TIMEOUT_ENV.items()}
-        for key, value in dict(self.env).items():
+        for key, value in self.env.items():
             if not isinstance(key, str) or not _ENV_NAME.match(key):
                 out.append(
                     invalid(f"env.{key}", key, "an environment variable name (letters, digits, '_', '-', '.')")
@@ -350,14 +439,10 @@ class FunctionArgs:
                 out.append(Problem(f"env.{key}", f"is set by the toolkit: use {hints[key]} instead"))
             elif not isinstance(value, str | int | float | bool):
                 out.append(invalid(f"env.{key}", value, "a string, number or boolean"))
-        if self.fprocess is not None and (not isinstance(self.fprocess, str) or not self.fprocess.strip()):
-            out.append(invalid("fprocess", self.fprocess, "a non-empty command"))
         return out
 
     def _secret_problems(self) -> list[Problem]:
         out: list[Problem] = []
-        if isinstance(self.secrets, str):
-            return [invalid("secrets", self.secrets, "a list of Secret names")]
         seen: set[str] = set()
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, str) or len(secret) > 253 or not _DNS1123_SUBDOMAIN.match(secret):
@@ -373,7 +458,6 @@ class FunctionArgs:
         for kind in ("requests", "limits"):
             spec = getattr(self, kind)
             if not isinstance(spec, ResourceSpec):
-                out.append(invalid(kind, spec, "a ResourceSpec(cpu=..., memory=...)"))
                 continue
             for key in ("cpu", "memory"):
                 value = getattr(spec, key)
@@ -397,8 +481,6 @@ class FunctionArgs:
         return out
 
     def _constraint_problems(self) -> list[Problem]:
-        if isinstance(self.constraints, str):
-            return [invalid("constraints", self.constraints, "a mapping or a list of key=value strings")]
         if not isinstance(self.constraints, Mapping):
             out = []
             for index, item in enumerate(self.constraints):
@@ -407,6 +489,11 @@ class FunctionArgs:
             if out:
                 return out
         return _label_problems("constraints", self.node_selector(), reserved=False)
+
+
+def _is_list(value: Any) -> bool:
+    """A list or tuple (any sequence but text)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
 
 
 def name_problem(name: Any) -> Problem | None:

@@ -31,7 +31,11 @@ class FunctionError(UserError):
         super().__init__("\n".join(f"function {function!r}: {problem}" for problem in self.problems))
 
 
-def _show(value: Any) -> str:
+def show(value: Any, *, none: str = "None") -> str:
+    """A value as error messages quote it: strings and paths in quotes, `None` as `none` (stack.yml messages
+    pass `null`, the YAML spelling), anything else as `str` gives it."""
+    if value is None:
+        return none
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, Path):
@@ -41,4 +45,4 @@ def _show(value: Any) -> str:
 
 def invalid(field_name: str, value: Any, expected: str) -> Problem:
     """The problem `<value> is not valid: expected <expected>` of a field."""
-    return Problem(field_name, f"{_show(value)} is not valid: expected {expected}")
+    return Problem(field_name, f"{show(value)} is not valid: expected {expected}")

@@ -17,6 +17,7 @@ import yaml
 
 from components import names
 from components.config import Alertmanager, AlertRule, PlatformConfig, Prometheus
+from components.formatting import format_number
 
 PROMETHEUS_FILE = "prometheus.yml"
 RULES_FILE = "rules.yml"
@@ -44,10 +45,6 @@ def _quote(value: str) -> str:
     return json.dumps(value)
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 def host_port(url: str) -> str:
     """`host:port` of a URL: the form of a Prometheus `static_configs` target."""
     netloc = urlsplit(url).netloc
@@ -64,7 +61,7 @@ def scaling_expr(rule: AlertRule) -> str:
     matcher = f"{{code={_quote(rule.status_code)}}}" if rule.status_code is not None else ""
     return (
         f"sum(rate(gateway_function_invocation_total{matcher}[{rule.rate_window}])) "
-        f"by ({names.FUNCTION_NAME_LABEL}) > {_number(rule.threshold_rps)}"
+        f"by ({names.FUNCTION_NAME_LABEL}) > {format_number(rule.threshold_rps)}"
     )
 
 

@@ -25,6 +25,7 @@ What is read, and how it maps onto `FunctionArgs`:
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -39,7 +40,7 @@ import yaml
 from components.errors import UserError
 from components.function import Function, PlatformComponent, PlatformRef, default_max_replicas, edition_problems
 from components.function_args import WATCHDOG_TIMEOUT_ENV, FunctionArgs, ResourceSpec, Scale, Timeouts
-from components.function_errors import Problem
+from components.function_errors import Problem, show
 from components.names import EDITION_PRO
 from scaler import labels as scale_labels
 
@@ -119,10 +120,13 @@ class _Context:
         self.display = display
         self.env = env
         self.errors: list[str] = []
+        self.error_keys: list[str] = []
+        """The key of each error, in the order of `errors`."""
         self.warnings: list[str] = []
 
     def error(self, key: str, message: str) -> None:
         self.errors.append(f"{self.display}: {key}: {message}" if key else f"{self.display}: {message}")
+        self.error_keys.append(key)
 
     def warn(self, key: str, message: str) -> None:
         self.warnings.append(f"{self.display}: {key}: warning: {message}")
@@ -153,8 +157,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{where}{problem}"
 
 
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else "null" if value is None else str(value)
+_show = functools.partial(show, none="null")
+"""A value as stack.yml messages quote it: as `function_errors.show`, with YAML's `null` for None."""
 
 
 def _scalar(value: Any) -> str | None:
@@ -182,7 +186,8 @@ def _string_map(ctx: _Context, key: str, value: Any) -> dict[str, str]:
     return out
 
 
-def _string_list(ctx: _Context, key: str, value: Any) -> list[str]:
+def _string_list(ctx: _Context, key: str, value: Any, positions: list[int] | None = None) -> list[str]:
+    """The strings of a list (the others are errors); `positions` gets the index in the file of each."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -194,6 +199,8 @@ def _string_list(ctx: _Context, key: str, value: Any) -> list[str]:
             ctx.error(f"{key}[{index}]", f"{_show(item)} is not valid: expected a string")
         else:
             out.append(item)
+            if positions is not None:
+                positions.append(index)
     return out
 
 
@@ -298,11 +305,19 @@ def _environment_files(ctx: _Context, key: str, value: Any) -> dict[str, str]:
     return merged
 
 
-def _field_key(name: str, problem_field: str) -> str:
-    """The stack.yml key of a `FunctionArgs` field, for messages."""
+_LIST_ITEM = re.compile(r"^(\w+)\[(\d+)\](.*)$")
+
+
+def _field_key(name: str, problem_field: str, positions: Mapping[str, list[int]] | None = None) -> str:
+    """The stack.yml key of a `FunctionArgs` field, for messages; `positions` maps the index of an item of a
+    list field to its index in the file (where items that are not strings were left out)."""
     base = f"functions.{name}"
     if problem_field == "name":
         return base
+    item = _LIST_ITEM.match(problem_field)
+    if item and positions and item.group(1) in positions:
+        list_name, index, rest = item.group(1), int(item.group(2)), item.group(3)
+        problem_field = f"{list_name}[{positions[list_name][index]}]{rest}"
     head, sep, rest = problem_field.partition(".")
     if head == "scale":
         return f"{base}.labels.{Scale.LABELS[rest]}"
@@ -322,6 +337,9 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
         reason = IGNORED_FUNCTION_KEYS.get(extra, "unknown key, faas-cli ignores it")
         ctx.warn(f"{key}.{extra}", f"{reason}; ignored")
     errors_before = len(ctx.errors)
+    # Every field is read and checked, so one run lists all of a function's errors. A key with an error in
+    # its shape (a string where a list belongs, say) is left out of what FunctionArgs is given, and what
+    # FunctionArgs then finds at or under that key is not reported a second time.
 
     image = _string(ctx, f"{key}.image", data.get("image"))
     lang = _string(ctx, f"{key}.lang", data.get("lang"))
@@ -340,13 +358,14 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
     labels = _string_map(ctx, f"{key}.labels", data.get("labels"))
     scale = _scale(ctx, f"{key}.labels", labels)
     annotations = _string_map(ctx, f"{key}.annotations", data.get("annotations"))
-    if len(ctx.errors) > errors_before:
-        return None
 
+    # Whether the image is built or deployed as is decides what the source fields must be: when that is
+    # unknown (skip_build is invalid, or its image is missing), they are not checked further.
+    source_unknown = f"{key}.skip_build" in ctx.error_keys[errors_before:]
     if skip_build:
-        if image is None:
+        if image is None and f"{key}.image" not in ctx.error_keys[errors_before:]:
             ctx.error(f"{key}.image", "missing: skip_build needs the image to deploy")
-            return None
+        source_unknown = source_unknown or image is None
         source: dict[str, Any] = {"image_ref": image}
     else:
         source = {
@@ -355,11 +374,12 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
             "image": repository_of(image) if image else None,
             "build_args": _string_map(ctx, f"{key}.build_args", data.get("build_args")),
         }
+    positions: dict[str, list[int]] = {"secrets": [], "constraints": []}
     args = FunctionArgs(
         **source,
         fprocess=fprocess,
         env=environment,
-        secrets=_string_list(ctx, f"{key}.secrets", data.get("secrets")),
+        secrets=_string_list(ctx, f"{key}.secrets", data.get("secrets"), positions["secrets"]),
         labels=labels,
         annotations=annotations,
         requests=_resources(ctx, f"{key}.requests", data.get("requests")),
@@ -368,15 +388,17 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
         read_only_root_filesystem=_boolean(
             ctx, f"{key}.readonly_root_filesystem", data.get("readonly_root_filesystem"), True
         ),
-        constraints=_string_list(ctx, f"{key}.constraints", data.get("constraints")),
+        constraints=_string_list(ctx, f"{key}.constraints", data.get("constraints"), positions["constraints"]),
         timeouts=Timeouts(**timeouts),
     )
+    reported = set(ctx.error_keys[errors_before:])
+    if source_unknown:
+        reported |= {f"{key}.{field_name}" for field_name in ("image", "lang", "handler", "build_args")}
+    for problem in args.problems(name):
+        problem_key = _field_key(name, problem.field, positions)
+        if not any(problem_key == done or problem_key.startswith((f"{done}.", f"{done}[")) for done in reported):
+            ctx.error(problem_key, problem.message)
     if len(ctx.errors) > errors_before:
-        return None
-    problems = args.problems(name)
-    for problem in problems:
-        ctx.error(_field_key(name, problem.field), problem.message)
-    if problems:
         return None
     return FunctionDeclaration(name=name, args=args, image=image)
 

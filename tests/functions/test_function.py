@@ -438,3 +438,63 @@ def test_a_later_pulumi_up_leaves_the_replica_count_to_the_scaler():
     )
     assert seen["kubernetes:apps/v1:Deployment"] == ["spec.replicas"]
     assert seen["kubernetes:core/v1:Service"] == []
+
+
+def _timeout_env(timeouts: Timeouts) -> list[dict[str, str]]:
+    rendered, _ = render(lambda: Function("slow", FunctionArgs(image_ref="ghcr.io/acme/slow:1", timeouts=timeouts),
+                                          platform_ref(edition="pro")))
+    env = objects(rendered, "Deployment")["slow"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    return [item for item in env if item["name"].endswith("_timeout")]
+
+
+def test_a_long_exec_timeout_alone_raises_the_watchdogs_read_and_write_timeouts():
+    """of-watchdog stops writing at write_timeout and ends the call at read_timeout (30s defaults): an exec of
+    2m alone would be cut short, so an unset read and write follow exec."""
+    assert _timeout_env(Timeouts(exec="2m")) == [
+        {"name": "read_timeout", "value": "120s"},
+        {"name": "write_timeout", "value": "120s"},
+        {"name": "exec_timeout", "value": "120s"},
+    ]
+    assert _timeout_env(Timeouts(read="5m", exec="2m")) == [
+        {"name": "read_timeout", "value": "300s"},
+        {"name": "write_timeout", "value": "120s"},
+        {"name": "exec_timeout", "value": "120s"},
+    ]
+    assert _timeout_env(Timeouts(read="10s", write="10s", exec="5s")) == [
+        {"name": "read_timeout", "value": "10s"},
+        {"name": "write_timeout", "value": "10s"},
+        {"name": "exec_timeout", "value": "5s"},
+    ], "set values are kept"
+    assert _timeout_env(Timeouts(read="30s")) == [{"name": "read_timeout", "value": "30s"}]
+
+
+def test_an_exec_timeout_alone_still_warns_against_the_gateway_once(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(function_module.pulumi.log, "warn", lambda message, resource=None: warnings.append(message))
+    platform = FakePlatform(gateway={"upstreamTimeout": "1m", "writeTimeout": "1m5s"})
+    render(lambda: Function("slow", FunctionArgs(image_ref="ghcr.io/acme/slow:1", timeouts=Timeouts(exec="2m")),
+                            platform))
+    assert warnings == [
+        "function 'slow': timeouts.exec 2m is longer than the gateway's upstreamTimeout 1m: synchronous calls end at "
+        "the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
+    ]
+
+
+def test_timeouts_take_go_durations_as_the_watchdog_does(monkeypatch):
+    """of-watchdog parses its timeouts with Go's time.ParseDuration: fractions and compound values."""
+    warnings = []
+    monkeypatch.setattr(function_module.pulumi.log, "warn", lambda message, resource=None: warnings.append(message))
+    platform = FakePlatform(gateway={"upstreamTimeout": "1m", "writeTimeout": "1m5s"})
+    rendered, _ = render(lambda: Function(
+        "quick", FunctionArgs(image_ref="ghcr.io/acme/quick:1", timeouts=Timeouts(read="1.5s", write="1m30s",
+                                                                                  exec="1.25s")), platform))
+    env = objects(rendered, "Deployment")["quick"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env[-3:] == [
+        {"name": "read_timeout", "value": "1500ms"},
+        {"name": "write_timeout", "value": "90s"},
+        {"name": "exec_timeout", "value": "1250ms"},
+    ]
+    assert warnings == [
+        "function 'quick': timeouts.write 1m30s is longer than the gateway's upstreamTimeout 1m: synchronous calls "
+        "end at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
+    ]

@@ -58,6 +58,12 @@ CASES = [
      "function 'sum': scale.target_proportion: 0 is not valid: expected a number in (0, 1]"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(zero_duration="15 minutes")),
      "function 'sum': scale.zero_duration: '15 minutes' is not valid: expected a duration such as 30s, 15m or 1h30m"),
+    ("sum", FunctionArgs(image_ref=REF, scale=Scale(zero_duration="30s")),
+     "function 'sum': scale.zero_duration: '30s' is not valid: expected at least 1m: over a shorter window the idler "
+     "sees too few Prometheus scrapes to tell that the function is idle (the scaler would use 1m)"),
+    ("sum", FunctionArgs(image_ref=REF, scale=Scale(zero_duration="59.5s")),
+     "function 'sum': scale.zero_duration: '59.5s' is not valid: expected at least 1m: over a shorter window the "
+     "idler sees too few Prometheus scrapes to tell that the function is idle (the scaler would use 1m)"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(down_window="soon")),
      "function 'sum': scale.down_window: 'soon' is not valid: expected a duration such as 30s, 15m or 1h30m"),
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(type="cpu")),
@@ -124,6 +130,37 @@ CASES = [
     ("hello", FunctionArgs(handler=HELLO, lang="python3-http", build_args={"bad-name": "1"}),
      "function 'hello': build_args.bad-name: 'bad-name' is not valid: expected a build argument name "
      "(letters, digits, '_')"),
+    # Go durations, as the watchdog reads them: a unit on every number (a bare 1.5 is no Go duration).
+    ("sum", FunctionArgs(image_ref=REF, timeouts=Timeouts(exec="1.5")),
+     "function 'sum': timeouts.exec: '1.5' is not valid: expected a duration such as 30s, 1m5s or 500ms"),
+    ("sum", FunctionArgs(image_ref=REF, timeouts=Timeouts(exec="1H")),
+     "function 'sum': timeouts.exec: '1H' is not valid: expected a duration such as 30s, 1m5s or 500ms"),
+    ("sum", FunctionArgs(image_ref=REF, timeouts=Timeouts(write="1.5s", exec="1.6s")),
+     "function 'sum': timeouts.exec: '1.6s' is not valid: expected at most timeouts.write (1.5s): "
+     "the watchdog stops writing the response at write"),
+    # Fields of the wrong type are reported, not raised as a bare TypeError.
+    ("sum", FunctionArgs(image_ref=REF, env=None),  # type: ignore[arg-type]
+     "function 'sum': env: None is not valid: expected a mapping of names to values"),
+    ("sum", FunctionArgs(image_ref=REF, env=["A=1"]),  # type: ignore[arg-type]
+     "function 'sum': env: ['A=1'] is not valid: expected a mapping of names to values"),
+    ("sum", FunctionArgs(image_ref=REF, secrets=None),  # type: ignore[arg-type]
+     "function 'sum': secrets: None is not valid: expected a list of Secret names"),
+    ("sum", FunctionArgs(image_ref=REF, secrets=3),  # type: ignore[arg-type]
+     "function 'sum': secrets: 3 is not valid: expected a list of Secret names"),
+    ("sum", FunctionArgs(image_ref=REF, constraints=None),  # type: ignore[arg-type]
+     "function 'sum': constraints: None is not valid: expected a mapping or a list of key=value strings"),
+    ("hello", FunctionArgs(handler=HELLO, lang="python3-http", build_args=None),  # type: ignore[arg-type]
+     "function 'hello': build_args: None is not valid: expected a mapping of names to values"),
+    ("hello", FunctionArgs(handler=HELLO, lang="python3-http", build_args=["A=1"]),  # type: ignore[arg-type]
+     "function 'hello': build_args: ['A=1'] is not valid: expected a mapping of names to values"),
+    ("hello", FunctionArgs(handler=3, lang="python3-http"),  # type: ignore[arg-type]
+     "function 'hello': handler: 3 is not valid: expected the path of the directory with the function's handler"),
+    ("sum", FunctionArgs(image_ref=REF, labels=None),  # type: ignore[arg-type]
+     "function 'sum': labels: None is not valid: expected a mapping of label keys to values"),
+    ("sum", FunctionArgs(image_ref=REF, scale=None),  # type: ignore[arg-type]
+     "function 'sum': scale: None is not valid: expected a Scale(...)"),
+    ("sum", FunctionArgs(image_ref=REF, timeouts={"exec": "2m"}),  # type: ignore[arg-type]
+     "function 'sum': timeouts: {'exec': '2m'} is not valid: expected a Timeouts(...)"),
     # The edition's limits (CE).
     ("sum", FunctionArgs(image_ref=REF, scale=Scale(max=10)),
      "function 'sum': scale.max: 10 is above the CE edition's limit of 5 replicas: set faasplane:edition to pro "
@@ -246,3 +283,46 @@ def test_names_are_unique_per_platform():
         "function 'sum': name: 'sum' is not valid: expected a name not yet declared on this platform "
         "(function names are unique per namespace)"
     )
+
+
+def test_every_wrong_type_is_reported_at_once_with_the_other_problems():
+    args = FunctionArgs(image_ref=REF, env=None, secrets=None, constraints=None, build_args=None,  # type: ignore[arg-type]
+                        scale=Scale(factor=0))
+    assert error("sum", args).splitlines() == [
+        "function 'sum': env: None is not valid: expected a mapping of names to values",
+        "function 'sum': secrets: None is not valid: expected a list of Secret names",
+        "function 'sum': constraints: None is not valid: expected a mapping or a list of key=value strings",
+        "function 'sum': build_args: None is not valid: expected a mapping of names to values",
+        "function 'sum': scale.factor: 0 is not valid: expected an integer 1..100 (percent of max added per step)",
+    ]
+
+
+@pytest.mark.parametrize(("text", "nanoseconds"), [
+    ("30s", 30 * 10**9), ("1.5s", 1_500_000_000), ("1m30s", 90 * 10**9), ("500ms", 500_000_000), ("2h", 7200 * 10**9),
+    (".5s", 500_000_000), ("1.s", 10**9), ("1h2m3.5s", 3723_500_000_000), ("10us", 10_000), ("10\u00b5s", 10_000),
+    ("7ns", 7),
+])
+def test_go_durations(text, nanoseconds):
+    from components.function_args import format_go_duration, parse_go_duration
+
+    assert parse_go_duration(text) == nanoseconds
+    assert parse_go_duration(format_go_duration(nanoseconds)) == nanoseconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "1.5", "s", ".s", "1H", "1d", "-1s", "+1s", " 1s", "1s ", "1 s", "1m 5s",
+                                  "3000000h"])
+def test_not_go_durations(text):
+    from components.function_args import parse_go_duration
+
+    with pytest.raises(ValueError):
+        parse_go_duration(text)
+
+
+def test_zero_duration_at_the_floor_is_accepted():
+    from scaler import labels as scale_labels
+
+    assert scale_labels.MIN_ZERO_DURATION_SECONDS == 60
+    for value in ("1m", "60s", "1h"):
+        scale = Scale(zero=True, zero_duration=value)
+        assert scale.problems() == []
+        assert scale_labels.parse_scale_labels(scale.to_labels()).problems == ()

@@ -258,3 +258,84 @@ def test_command_line_missing_file_exits_2():
 def test_check_shows_the_default_max_of_the_edition(capsys):
     assert stackyml.main(["check", str(FILES / "legacy.yml"), "--edition", "ce"]) == 0
     assert capsys.readouterr().out == "legacy acme/legacy:0.1.0 min=1 max=5\nfiglet functions/figlet:0.13.0 min=1 max=3\n"
+
+
+def test_a_shape_error_does_not_hide_the_functions_other_errors(tmp_path, capsys):
+    path = _write(tmp_path, (
+        "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n    secrets: api-key\n"
+        "    limits: {memory: lots}\n"
+        "    labels: {com.openfaas.scale.max: 0, com.openfaas.scale.factor: ten, team: 'a b'}\n"
+        "    environment: {exec_timeout: soon, LIST: [1]}\n"
+        "  b:\n    skip_build: true\n    image: acme/b:1\n    constraints: zone=a\n"
+        "    labels: {com.openfaas.scale.min: 0}\n"
+    ))
+    expected = [
+        "functions.a.environment.LIST: [1] is not valid: expected a string or a number",
+        "functions.a.labels.com.openfaas.scale.factor: 'ten' is not valid: expected an integer",
+        "functions.a.secrets: 'api-key' is not valid: expected a list of strings",
+        "functions.a.labels.team: 'a b' is not valid: expected a label value: at most 63 letters, digits, '-', '_' "
+        "or '.', starting and ending with a letter or digit",
+        "functions.a.limits.memory: 'lots' is not valid: expected a Kubernetes quantity such as 128Mi or 1Gi",
+        "functions.a.labels.com.openfaas.scale.max: 0 is not valid: expected an integer >= scale.min (1) and <= 10000",
+        "functions.a.environment.exec_timeout: 'soon' is not valid: expected a duration such as 30s, 1m5s or 500ms",
+        "functions.b.constraints: 'zone=a' is not valid: expected a list of strings",
+        "functions.b.labels.com.openfaas.scale.min: 0 is not valid: expected an integer 1..10000",
+    ]
+    assert errors_of(path) == [f"stack.yml: {line}" for line in expected]
+    assert stackyml.main(["check", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"{path}: {line}" for line in expected]
+
+
+def test_list_items_keep_their_index_in_the_file_when_another_item_is_not_a_string(tmp_path):
+    path = _write(tmp_path, "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n"
+                            "    secrets: [api-key, 5, API_KEY, api-key]\n")
+    assert errors_of(path) == [
+        "stack.yml: functions.a.secrets[1]: 5 is not valid: expected a string",
+        "stack.yml: functions.a.secrets[2]: 'API_KEY' is not valid: expected a Secret name (DNS-1123 subdomain)",
+        "stack.yml: functions.a.secrets[3]: 'api-key' is not valid: expected each Secret once",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Whether the image is built is unknown: no guess about lang and handler.
+        ("functions:\n  a:\n    skip_build: maybe\n    image: acme/a:1\n    limits: {memory: lots}\n",
+         ["functions.a.skip_build: 'maybe' is not valid: expected true or false",
+          "functions.a.limits.memory: 'lots' is not valid: expected a Kubernetes quantity such as 128Mi or 1Gi"]),
+        ("functions:\n  a:\n    skip_build: true\n    secrets: api-key\n",
+         ["functions.a.image: missing: skip_build needs the image to deploy",
+          "functions.a.secrets: 'api-key' is not valid: expected a list of strings"]),
+        ("functions:\n  a:\n    skip_build: true\n    image: [acme/a]\n",
+         ["functions.a.image: ['acme/a'] is not valid: expected a string"]),
+        # A key in error is reported once, not again as missing.
+        ("functions:\n  a:\n    lang: 5\n    handler: .\n    image: acme/a:1\n    requests: {cpu: -1}\n",
+         ["functions.a.lang: 5 is not valid: expected a string",
+          "functions.a.requests.cpu: '-1' is not valid: expected a Kubernetes quantity such as 100m or 0.5"]),
+    ],
+)
+def test_errors_after_a_shape_error(tmp_path, text, expected):
+    assert errors_of(_write(tmp_path, text)) == [f"stack.yml: {line}" for line in expected]
+
+
+def test_timeouts_in_go_durations(tmp_path):
+    path = _write(tmp_path, "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n"
+                            "    environment: {exec_timeout: 1.5s, write_timeout: 1m30s}\n")
+    (a,) = parse(path, {}).functions
+    assert a.args.timeouts == Timeouts(write="1m30s", exec="1.5s")
+    assert a.args.timeouts.env() == {"read_timeout": "1500ms", "write_timeout": "90s", "exec_timeout": "1500ms"}
+
+
+def test_null_shows_as_yaml_writes_it(tmp_path):
+    path = _write(tmp_path, "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n    environment: {X: null}\n")
+    assert errors_of(path) == ["stack.yml: functions.a.environment.X: null is not valid: expected a string or a number"]
+
+
+def test_zero_duration_below_the_floor(tmp_path):
+    path = _write(tmp_path, "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n"
+                            "    labels: {com.openfaas.scale.zero: true, com.openfaas.scale.zero-duration: 10s}\n")
+    assert errors_of(path) == [
+        "stack.yml: functions.a.labels.com.openfaas.scale.zero-duration: '10s' is not valid: expected at least 1m: "
+        "over a shorter window the idler sees too few Prometheus scrapes to tell that the function is idle (the "
+        "scaler would use 1m)"
+    ]
