@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(results["proportional"]["timeline"]) > 2:
         notes.append(
             "proportional needed several decisions to reach the need: the scaler limits a scale-up to "
-            "max(2 x base, base + 4) per SCALER_UP_PERIOD, and each further decision waits for the next "
+            "max(SCALER_UP_FACTOR x base, base + SCALER_UP_ADDEND) per SCALER_UP_PERIOD (max(10 x base, "
+            "base + 4) by default), and each further decision waits for the next "
             "Alertmanager notification (repeat_interval), the same cadence that paces openfaas's +1 steps"
         )
     report: dict[str, Any] = {
