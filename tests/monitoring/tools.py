@@ -14,6 +14,7 @@ import pytest
 
 from components import monitoring_config
 from components.config import AlertRule, duration_seconds
+from components.formatting import format_number
 
 TOOL_TIMEOUT = 60
 
@@ -88,10 +89,6 @@ FAILING = "failing.openfaas-fn"
 SERIES_SECONDS = 180
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 def _seconds(value: float) -> str:
     return f"{int(value)}s" if float(value).is_integer() else f"{int(value * 1000)}ms"
 
@@ -100,7 +97,7 @@ def _series(function: str, code: str, rps: float) -> dict[str, str]:
     """A counter from 0 at t=0, one sample a second, growing by `rps` a second."""
     return {
         "series": f'gateway_function_invocation_total{{code="{code}",function_name="{function}"}}',
-        "values": f"0+{_number(rps)}x{SERIES_SECONDS}",
+        "values": f"0+{format_number(rps)}x{SERIES_SECONDS}",
     }
 
 
