@@ -74,9 +74,11 @@ SCALER_KNOBS = {
     "SCALER_UP_PERIOD": "2s",
     "SCALER_DOWN_PERIOD": "2s",
     "SCALER_PROVIDER_TIMEOUT": "3s",
+    "SCALER_PROMETHEUS_TIMEOUT": "3s",
     "SCALER_LOG_LEVEL": "info",
 }
-"""The scaler's own periods, shortened in proportion with the pipeline's (defaults 15 s)."""
+"""The scaler's own periods, shortened in proportion with the pipeline's (defaults 15 s). The Prometheus
+timeout is the scaler's default, set here so that tests can derive their slack from it."""
 
 
 # --- configuration ---------------------------------------------------------------------------------
