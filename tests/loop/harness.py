@@ -75,6 +75,9 @@ SCALER_KNOBS = {
     "SCALER_DOWN_PERIOD": "2s",
     "SCALER_PROVIDER_TIMEOUT": "3s",
     "SCALER_PROMETHEUS_TIMEOUT": "3s",
+    # Between Alertmanager's group_interval (1 s here) and its repeat_interval (2 s), as the README asks:
+    # the openfaas policy then steps on every repeat, exactly like the CE handler it is compared with.
+    "SCALER_DEDUPE_WINDOW": "1s",
     "SCALER_LOG_LEVEL": "info",
 }
 """The scaler's own periods, shortened in proportion with the pipeline's (defaults 15 s). The Prometheus
