@@ -9,6 +9,7 @@ from components import k8s as blocks
 from components import names
 from components.config import PlatformConfig
 from components.monitoring_config import ALERTMANAGER_FILE, PASSWORD_FILE, alertmanager_config, dump
+from components.workload import deployment_and_service
 
 CONFIG_DIR = "/etc/alertmanager"
 DATA_DIR = "/alertmanager"
@@ -78,16 +79,13 @@ class Alertmanager(pulumi.ComponentResource):
             ],
             run_as_user=RUN_AS_USER,
         )
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=blocks.metadata(names.ALERTMANAGER, namespace, labels),
+        self.deployment, self.service = deployment_and_service(
+            name,
+            app=names.ALERTMANAGER,
+            namespace=namespace,
+            labels=labels,
             spec=blocks.deployment_spec(labels, pod),
-            opts=child,
-        )
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=blocks.metadata(names.ALERTMANAGER, namespace, labels),
-            spec=blocks.cluster_ip_service_spec(labels, port),
+            ports=port,
             opts=child,
         )
 

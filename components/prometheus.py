@@ -9,6 +9,7 @@ from components import k8s as blocks
 from components import names
 from components.config import PlatformConfig
 from components.monitoring_config import PROMETHEUS_FILE, RULES_FILE, dump, prometheus_config, rules_data
+from components.workload import deployment_and_service
 
 CONFIG_DIR = "/etc/prometheus"
 DATA_DIR = "/prometheus"
@@ -127,21 +128,18 @@ class Prometheus(pulumi.ComponentResource):
             run_as_user=RUN_AS_USER,
             automount_service_account_token=True,  # it reads pods from the API server
         )
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=blocks.metadata(names.PROMETHEUS, namespace, labels),
+        self.deployment, self.service = deployment_and_service(
+            name,
+            app=names.PROMETHEUS,
+            namespace=namespace,
+            labels=labels,
             spec=blocks.deployment_spec(
                 labels,
                 pod,
                 # A ReadWriteOnce claim cannot be mounted by the old and the new pod at once.
                 strategy={"type": "Recreate"} if persistent else None,
             ),
-            opts=child,
-        )
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=blocks.metadata(names.PROMETHEUS, namespace, labels),
-            spec=blocks.cluster_ip_service_spec(labels, port),
+            ports=port,
             opts=child,
         )
 

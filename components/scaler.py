@@ -18,6 +18,7 @@ from components import monitoring_config, names
 from components.build import build_image
 from components.config import PlatformConfig
 from components.images import TEMPLATE_IMAGES
+from components.workload import deployment_and_service
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "scaler" / "Dockerfile"
@@ -111,9 +112,11 @@ class ScalerService(pulumi.ComponentResource):
             [container],
             volumes=[blocks.secret_volume("auth", auth_secret_name), blocks.empty_dir("tmp")],
         )
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=blocks.metadata(names.SCALER, namespace, labels),
+        self.deployment, self.service = deployment_and_service(
+            name,
+            app=names.SCALER,
+            namespace=namespace,
+            labels=labels,
             spec=blocks.deployment_spec(
                 labels,
                 pod,
@@ -122,12 +125,7 @@ class ScalerService(pulumi.ComponentResource):
                 # Decisions are serialized inside one process: never two scalers at once.
                 strategy={"type": "Recreate"},
             ),
-            opts=child,
-        )
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=blocks.metadata(names.SCALER, namespace, labels),
-            spec=blocks.cluster_ip_service_spec(labels, port),
+            ports=port,
             opts=child,
         )
 
