@@ -185,6 +185,14 @@ def service_ports(ports: Mapping[str, int]) -> list[dict[str, Any]]:
     ]
 
 
+def claim_spec(size: str, storage_class_name: str | None = None) -> dict[str, Any]:
+    """A ReadWriteOnce PersistentVolumeClaim of `size` (the cluster's default StorageClass unless named)."""
+    spec: dict[str, Any] = {"access_modes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class_name:
+        spec["storage_class_name"] = storage_class_name
+    return spec
+
+
 def cluster_ip_service_spec(selector: Mapping[str, str], ports: Mapping[str, int]) -> dict[str, Any]:
     """An in-cluster Service selecting `selector`, one named port per entry (target: the same-named port)."""
     return {"type": "ClusterIP", "selector": dict(selector), "ports": service_ports(ports)}

@@ -85,16 +85,10 @@ class Prometheus(pulumi.ComponentResource):
         persistent = settings.storage == "persistent"
         self.data_claim = None
         if persistent:
-            claim_spec: dict = {
-                "access_modes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": settings.storage_size}},
-            }
-            if settings.storage_class_name:
-                claim_spec["storage_class_name"] = settings.storage_class_name
             self.data_claim = k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-data",
                 metadata=blocks.metadata(DATA_CLAIM, namespace, labels),
-                spec=claim_spec,
+                spec=blocks.claim_spec(settings.storage_size, settings.storage_class_name),
                 opts=child,
             )
             claim_name = self.data_claim.metadata["name"]

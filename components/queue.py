@@ -50,17 +50,11 @@ class Queue(pulumi.ComponentResource):
         self.nats_volume_claim = None
         volumes: list[dict[str, Any]] = []
         if persistent:
-            claim_spec: dict[str, Any] = {
-                "access_modes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": queue.storage_size}},
-            }
-            if queue.storage_class_name:
-                claim_spec["storage_class_name"] = queue.storage_class_name
             self.nats_volume_claim = kubernetes.core.v1.PersistentVolumeClaim(
                 f"{name}-nats-data",
                 # A fixed name: an auto-named claim would be replaced, and its queued messages lost, on change.
                 metadata=k8s.metadata(NATS_PVC_NAME, namespace, nats_labels),
-                spec=claim_spec,
+                spec=k8s.claim_spec(queue.storage_size, queue.storage_class_name),
                 opts=child,
             )
             volumes.append(
