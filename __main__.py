@@ -3,12 +3,14 @@
 import pulumi
 
 from components.config import load_config
+from components.function import check_function_images
 from components.platform import Platform
 from functions import declare_functions
 
 config = load_config()
 platform = Platform("faasplane", config)
 functions = declare_functions(platform)
+check_function_images(platform)
 
 pulumi.export("controlPlaneNamespace", platform.control_plane_namespace)
 pulumi.export("functionsNamespace", platform.functions_namespace)

@@ -28,12 +28,13 @@ from pydantic.alias_generators import to_camel
 
 from components import names
 from components.errors import UserError
-from components.images import IMAGE_KEYS
+from components.images import IMAGE_KEYS, is_image_reference
 from components.quantities import is_quantity
 
 # --- value types ---------------------------------------------------------------------------------
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+ADMIN_PASSWORD_MIN_LENGTH = 16
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -75,7 +76,17 @@ def _check_dns_label(value: str) -> str:
     return value
 
 
+def _check_image_reference(value: str) -> str:
+    if not is_image_reference(value):
+        raise ValueError(
+            f"{value!r} is not an image reference: expected [registry[:port]/]path[:tag][@sha256:<64 hex>], "
+            "e.g. registry.example.com/team/fn@sha256:<digest>"
+        )
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
+ImageReference = Annotated[str, AfterValidator(_check_image_reference)]
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
 
@@ -296,7 +307,7 @@ class AlertRule(_Model):
 
 
 class Scaler(_Model):
-    image: str | None = None
+    image: ImageReference | None = None
     """A prebuilt scaler image reference; when unset, Pulumi builds `scaler/` and pushes it to the registry."""
     policy: Literal["proportional", "openfaas"] = "proportional"
     """`proportional` (load-based, stabilized) or `openfaas` (the CE handler's step rule)."""
@@ -377,8 +388,11 @@ class PlatformConfig(_Model):
     """The image registry."""
     availability: Availability = Availability()
     """High-availability settings."""
-    images: dict[str, str] = Field(default_factory=dict)
+    images: dict[str, ImageReference] = Field(default_factory=dict)
     """Image overrides by component key (gateway, faasNetes, queueWorker, nats, prometheus, alertmanager)."""
+    function_images: dict[str, ImageReference] = Field(default_factory=dict)
+    """Prebuilt images by function name: these functions are deployed from the reference instead of being built
+    (images built by CI, or a machine without an image builder); each key must name a declared function."""
 
     @field_validator("images")
     @classmethod
@@ -387,10 +401,20 @@ class PlatformConfig(_Model):
         if unknown:
             raise ValueError(f"unknown keys {unknown}: expected some of {list(IMAGE_KEYS)}")
         return images
+    admin_password: str | None = Field(default=None, repr=False, min_length=ADMIN_PASSWORD_MIN_LENGTH)
+    """The gateway's `admin` password (secret; required by the program: `make up` generates one, by hand
+    `pulumi config set --secret faasplane:adminPassword "$(openssl rand -base64 30)"`)."""
     license_key: str | None = Field(default=None, repr=False)
     """OpenFaaS Pro licence (secret: `pulumi config set --secret faasplane:licenseKey`)."""
     registry_password: str | None = Field(default=None, repr=False)
     """Registry password (secret) used with `registry.username`."""
+
+    @field_validator("admin_password")
+    @classmethod
+    def _password_text(cls, value: str | None) -> str | None:
+        if value is not None and (value != value.strip() or ":" in value or "\n" in value):
+            raise ValueError("must not contain ':', a line break, or leading or trailing spaces (HTTP basic auth)")
+        return value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PlatformConfig:
@@ -419,7 +443,11 @@ class PlatformConfig(_Model):
         return self
 
 
-SECRET_KEYS = ("licenseKey", "registryPassword")
+MISSING_ADMIN_PASSWORD = (
+    f"{names.PROJECT}:adminPassword: not set: the gateway's admin password, kept as a secret; generate one with "
+    f'pulumi config set --secret {names.PROJECT}:adminPassword "$(openssl rand -base64 30)" (make up does this)'
+)
+SECRET_KEYS = ("adminPassword", "licenseKey", "registryPassword")
 """Top-level keys that must be set as Pulumi secrets."""
 
 
@@ -510,4 +538,11 @@ def load_config() -> PlatformConfig:
                 raise ConfigError(
                     [f"{names.PROJECT}:{key}: must be a secret: pulumi config set --secret {names.PROJECT}:{key}"]
                 )
-    return parse_config(data)
+    missing = [] if raw.get("adminPassword") else [MISSING_ADMIN_PASSWORD]
+    try:
+        config = parse_config(data)
+    except ConfigError as error:
+        raise ConfigError(error.problems + missing) from None
+    if missing:
+        raise ConfigError(missing)
+    return config

@@ -49,6 +49,7 @@ __all__ = [
     "ResourceSpec",
     "Scale",
     "Timeouts",
+    "check_function_images",
     "default_max_replicas",
     "edition_problems",
     "timeout_warnings",
@@ -159,6 +160,19 @@ _DECLARED: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDiction
 """Function names declared per platform object, in order: unique names and the CE function count."""
 
 
+def check_function_images(platform: PlatformComponent) -> None:
+    """Every `faasplane:functionImages` key names a function declared on `platform`: call it once all are declared."""
+    from components.config import ConfigError
+
+    declared = _DECLARED.get(platform, [])
+    unknown = sorted(set(platform.config.function_images) - set(declared))
+    if unknown:
+        raise ConfigError(
+            [f"{names.PROJECT}:functionImages.{key}: no function {key!r} is declared; declared: "
+             f"{', '.join(declared) or 'none'}" for key in unknown]
+        )
+
+
 def default_max_replicas(edition: str, policy: str | None = None) -> int:
     """`scale.max` when a declaration leaves it unset: the CE cap on CE (and with the scaler's `openfaas`
     policy), the scaler's proportional default otherwise (`scaler/labels.py`)."""
@@ -265,8 +279,11 @@ class Function(pulumi.ComponentResource):
                 pulumi.log.warn(f"function {name!r}: {warning}", resource=self)
 
         self.image = None
+        prebuilt = target.config.function_images.get(name) if target.config is not None else None
         if args.image_ref is not None:
             self.image_ref = pulumi.Output.from_input(args.image_ref)
+        elif prebuilt is not None:
+            self.image_ref = pulumi.Output.from_input(prebuilt)
         else:
             assert tmpl is not None and args.handler is not None
             self.image, self.image_ref = self._build(name, args, tmpl, target)

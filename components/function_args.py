@@ -20,6 +20,7 @@ from components.config import Resources
 from components.formatting import format_number
 from components.function_errors import Problem, invalid
 from components.function_templates import available_templates, template
+from components.images import is_image_reference
 from components.quantities import quantity_value
 from scaler import labels as scale_labels
 from scaler.labels import MAX_TARGET
@@ -45,11 +46,6 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_IMAGE_REF = re.compile(
-    r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"  # registry host
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # path
-    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"  # tag, digest
-)
 
 
 def is_int(value: Any) -> bool:
@@ -388,7 +384,7 @@ class FunctionArgs:
     def _source_problems(self, name: str, wrong: set[str]) -> list[Problem]:
         out: list[Problem] = []
         if self.image_ref is not None:
-            if not isinstance(self.image_ref, str) or not _IMAGE_REF.match(self.image_ref):
+            if not is_image_reference(self.image_ref):
                 out.append(
                     invalid("image_ref", self.image_ref, "an image reference such as ghcr.io/org/fn@sha256:<digest>")
                 )

@@ -6,10 +6,9 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-import pulumi_random as random
 
 from components import k8s, names
-from components.config import PlatformConfig, go_duration
+from components.config import MISSING_ADMIN_PASSWORD, ConfigError, PlatformConfig, go_duration
 
 PROVIDER_URL = f"http://127.0.0.1:{names.PROVIDER_PORT}/"
 """faas-netes runs in the gateway pod and is reached over loopback, as the chart does."""
@@ -18,7 +17,6 @@ AUTH_VOLUME = "auth"
 LICENSE_VOLUME = "license"
 GATEWAY_TMP_VOLUME = "gateway-tmp"
 PROVIDER_TMP_VOLUME = "provider-tmp"
-PASSWORD_LENGTH = 32
 MAX_IDLE_CONNS = 1024
 """The chart's default connection pool size from the gateway to the functions."""
 DEV_HOST = "127.0.0.1"
@@ -80,7 +78,6 @@ class Gateway(pulumi.ComponentResource):
     service_account: kubernetes.core.v1.ServiceAccount
     provider_role: kubernetes.rbac.v1.Role
     provider_role_binding: kubernetes.rbac.v1.RoleBinding
-    password: random.RandomPassword
     auth_secret: kubernetes.core.v1.Secret
     license_secret: kubernetes.core.v1.Secret | None
     deployment: kubernetes.apps.v1.Deployment
@@ -136,11 +133,10 @@ class Gateway(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- basic auth: a generated password, held as a secret, in an auto-named Secret ---
-        self.password = random.RandomPassword(
-            f"{name}-admin-password", length=PASSWORD_LENGTH, special=False, opts=child
-        )
-        self.admin_password = pulumi.Output.secret(self.password.result)
+        # --- basic auth: the stack's secret admin password, in an auto-named Secret ---
+        if not config.admin_password:
+            raise ConfigError([MISSING_ADMIN_PASSWORD])
+        self.admin_password = pulumi.Output.secret(config.admin_password)
         self.auth_secret = kubernetes.core.v1.Secret(
             f"{name}-basic-auth",
             # No name: a new password gives a new Secret name, which rolls every Deployment mounting it.

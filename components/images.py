@@ -6,7 +6,20 @@ OpenFaaS Pro images (ghcr.io/openfaasltd), which need a licence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"  # registry host
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # path
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"  # tag, digest
+)
+"""An image reference as Docker and Kubernetes read it: `[registry[:port]/]path[:tag][@sha256:<digest>]`."""
+
+
+def is_image_reference(value: object) -> bool:
+    return isinstance(value, str) and IMAGE_REFERENCE.match(value) is not None
+
 
 CE_IMAGES: dict[str, str] = {
     "gateway": "ghcr.io/openfaas/gateway:0.27.13",

@@ -3,7 +3,7 @@
 This is how the offline render and the tests see exactly the inputs Pulumi would send to the
 providers, without the Pulumi CLI, its plugins or a cluster. The mocks answer the way the real
 providers would where the program depends on it: auto-named Kubernetes objects get a stable suffix,
-`random` passwords a result, `docker-build` images a digest, stack references their outputs.
+`docker-build` images a digest, stack references their outputs.
 """
 
 from __future__ import annotations
@@ -89,10 +89,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 # The provider's auto-naming: the resource name plus a suffix; stable here.
                 metadata["name"] = f"{args.name}-{_digest(args.name, inputs)[:8]}"
             state["metadata"] = metadata
-        elif args.typ == "random:index/randomPassword:RandomPassword":
-            length = int(inputs.get("length", 32))
-            state["result"] = _digest(args.name)[:length].ljust(length, "x")
-            state["bcryptHash"] = "$2a$10$" + _digest(args.name, "bcrypt")[:53]
         elif args.typ == "docker-build:index:Image":
             digest = "sha256:" + _digest(args.name, inputs)
             tags = inputs.get("tags") or [args.name]

@@ -26,6 +26,8 @@ from components.mock_engine import REDACTED, Rendered, run_program
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
 STACKS_DIR = ROOT / "stacks"
+ADMIN_PASSWORD_KEY = f"{names.PROJECT}:adminPassword"
+RENDER_ADMIN_PASSWORD = "placeholder-of-the-render"  # noqa: S105 (a placeholder, redacted in every output)
 
 MONITORING_FILES = {
     "prometheus.yml": "prometheus/prometheus.yml",
@@ -81,6 +83,10 @@ def render_stack(
     config, secret_keys = read_stack_config(stack, stacks_dir)
     config.update(overrides or {})
     secret_keys.extend(extra_secret_keys or [])
+    if ADMIN_PASSWORD_KEY not in config:
+        # The stack's own password is encrypted (or set on the user's machine only): the render needs one.
+        config[ADMIN_PASSWORD_KEY] = RENDER_ADMIN_PASSWORD
+        secret_keys.append(ADMIN_PASSWORD_KEY)
     return run_program(
         lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
         config,

@@ -121,6 +121,12 @@ chmod 600 "$PULUMI_CONFIG_PASSPHRASE_FILE"
 
 log "stack $STACK (state in .pulumi/, config in $stack_file)"
 pulumi stack select --create "$STACK" --non-interactive
+if ! pulumi config get faasplane:adminPassword --stack "$STACK" >/dev/null 2>&1; then
+  # The gateway's admin password is a stack secret: generated once, encrypted into the stack file.
+  log "generating the gateway admin password (a secret in $stack_file)"
+  head -c 30 /dev/urandom | base64 | tr -d '\n' |
+    pulumi config set --secret faasplane:adminPassword --stack "$STACK" --non-interactive
+fi
 # --refresh first reconciles the state with the cluster (e.g. a cluster deleted and re-created by hand).
 pulumi up --yes --refresh --non-interactive --stack "$STACK"
 

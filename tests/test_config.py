@@ -8,11 +8,16 @@ from components.config import ConfigError, PlatformConfig, duration_seconds, go_
 from components.mock_engine import run_program
 from components.render import read_stack_config
 
+PASSWORD = "an-admin-password-of-the-test"
+
 
 def load(config: dict, secret_keys: list[str] | None = None) -> PlatformConfig:
-    """Load the config the way the program does: through Pulumi's config of a (mocked) stack."""
+    """Load the config the way the program does: through Pulumi's config of a (mocked) stack, with the
+    admin password every stack sets as a secret (unless the test gives its own)."""
     loaded: list[PlatformConfig] = []
-    run_program(lambda: loaded.append(load_config()), config, secret_keys=secret_keys)
+    config = {"faasplane:adminPassword": PASSWORD, **config}
+    keys = [*(secret_keys or []), "faasplane:adminPassword"]
+    run_program(lambda: loaded.append(load_config()), config, secret_keys=keys)
     return loaded[0]
 
 
@@ -169,3 +174,32 @@ def test_scaler_tunables_are_what_the_scaler_reads_less_the_wiring() -> None:
 
 def test_alert_rule_for_is_spelt_as_in_prometheus() -> None:
     assert parse_config({"alertRule": {"for": "1m"}}).alert_rule.for_ == "1m"
+
+
+def test_the_admin_password_is_required_and_must_be_a_secret() -> None:
+    with pytest.raises(ConfigError) as missing:
+        run_program(load_config, {})
+    assert "faasplane:adminPassword: not set" in str(missing.value)
+    assert 'pulumi config set --secret faasplane:adminPassword "$(openssl rand -base64 30)"' in str(missing.value)
+    with pytest.raises(ConfigError) as plain:
+        run_program(load_config, {"faasplane:adminPassword": PASSWORD})
+    assert "faasplane:adminPassword: must be a secret" in str(plain.value)
+    with pytest.raises(ConfigError) as short:
+        load({"faasplane:adminPassword": "short"}, ["faasplane:adminPassword"])
+    assert "faasplane:adminPassword" in str(short.value) and "at least 16 characters" in str(short.value)
+
+
+def test_missing_admin_password_is_reported_with_the_other_problems() -> None:
+    with pytest.raises(ConfigError) as error:
+        run_program(load_config, {"faasplane:edition": "enterprise"})
+    assert [p.split(":")[1] for p in error.value.problems] == ["edition", "adminPassword"]
+
+
+def test_function_images_are_image_references() -> None:
+    ref = "registry.example.com/fn/sum@sha256:" + "a" * 64
+    assert load({"faasplane:functionImages": {"sum": ref}}).function_images == {"sum": ref}
+    with pytest.raises(ConfigError) as error:
+        load({"faasplane:functionImages": {"sum": "Not An Image"}})
+    assert "faasplane:functionImages.sum: \"Not An Image\" is not valid: 'Not An Image' is not an image reference" in str(
+        error.value
+    )

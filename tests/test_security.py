@@ -10,6 +10,7 @@ from typing import Any
 from components import names
 from components.images import CE_IMAGES
 from components.mock_engine import Rendered
+from components.render import RENDER_ADMIN_PASSWORD
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
@@ -109,16 +110,16 @@ def test_config_maps_and_secrets_are_auto_named(rendered_stacks: dict[str, Rende
                 assert not (resource.inputs.get("metadata") or {}).get("name"), resource.name
 
 
-def test_generated_credentials_appear_only_inside_secrets(rendered_stacks: dict[str, Rendered]) -> None:
-    """The generated passwords reach pods only through Secret volumes or references, never as literals.
+def test_credentials_appear_only_inside_secrets(rendered_stacks: dict[str, Rendered]) -> None:
+    """The admin password reaches pods only through Secret volumes or references, never as a literal.
 
-    Under the mocks a RandomPassword's result is not marked secret, so a literal use anywhere outside a
-    Secret (an env value, a ConfigMap, an annotation) shows up in plain text in the inputs checked here.
+    The render's password is marked secret but its value is still in the recorded inputs, so a literal use
+    anywhere outside a Secret (an env value, a ConfigMap, an annotation) shows up in the inputs checked here.
     """
     for rendered in rendered_stacks.values():
-        passwords = [r.state["result"] for r in rendered.of_type("random:index/randomPassword:RandomPassword")]
-        assert passwords
         for resource in rendered.resources:
             if resource.is_kubernetes_object and resource.inputs["kind"] != "Secret":
                 text = json.dumps(resource.inputs, default=str)
-                assert not any(password in text for password in passwords), resource.name
+                assert RENDER_ADMIN_PASSWORD not in text, resource.name
+        secrets = [r for r in rendered.resources if r.is_kubernetes_object and r.inputs["kind"] == "Secret"]
+        assert any(RENDER_ADMIN_PASSWORD in json.dumps(r.inputs, default=str) for r in secrets)

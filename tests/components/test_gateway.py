@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from components import names
-from components.config import parse_config
+from components.config import ConfigError, parse_config
 from components.gateway import Gateway, load_balancer_url
 from components.images import resolve_images
 from components.mock_engine import REDACTED, Rendered, run_program
@@ -17,10 +17,11 @@ from tests.objects import env, matches, objects, one
 from tests.validation import schema_errors
 
 LICENSE = "pro-licence-do-not-leak"
+PASSWORD = "gateway-admin-password-do-not-leak"
 
 
 def render(settings: dict[str, Any]) -> Rendered:
-    config = parse_config(settings)
+    config = parse_config({"adminPassword": PASSWORD, **settings})
 
     def program() -> None:
         gateway = Gateway("test-gateway", config, resolve_images(config.edition, config.images))
@@ -81,7 +82,7 @@ def test_every_object_passes_the_kubernetes_schemas(variant: str, request: pytes
 
 def test_component_and_children(dev: Rendered) -> None:
     assert [r.name for r in dev.of_type(f"{names.TYPE_PREFIX}:Gateway")] == ["test-gateway"]
-    children = [r for r in dev.resources if r.type.startswith(("kubernetes:", "random:"))]
+    children = [r for r in dev.resources if r.type.startswith("kubernetes:")]
     assert children and all(r.name.startswith("test-gateway-") for r in children)
 
 
@@ -232,14 +233,19 @@ def test_basic_auth_secret_is_auto_named_and_mounted(dev: Rendered) -> None:
         assert mounts[auth_volume["name"]]["readOnly"] is True
 
 
-def test_password_is_random_secret_and_never_in_plain_text(dev: Rendered) -> None:
-    [password] = dev.of_type("random:index/randomPassword:RandomPassword")
-    assert password.inputs["length"] == 32
-    assert password.inputs["special"] is False
+def test_password_comes_from_the_secret_config_and_is_never_in_plain_text(dev: Rendered) -> None:
     assert dev.outputs["adminPassword"] == REDACTED
-    plain = password.state["result"]
-    assert plain not in json.dumps(dev.kubernetes_objects())
-    assert plain not in json.dumps(dev.outputs)
+    [secret] = [obj for obj in dev.kubernetes_objects() if obj["kind"] == "Secret"]
+    assert secret["stringData"][names.BASIC_AUTH_PASSWORD_KEY] == REDACTED
+    assert PASSWORD not in json.dumps(dev.kubernetes_objects())
+    assert PASSWORD not in json.dumps(dev.outputs)
+
+
+def test_a_platform_without_an_admin_password_stops_naming_the_key() -> None:
+    with pytest.raises(ConfigError) as error:
+        Gateway("test-gateway", parse_config({}), resolve_images("ce"))
+    assert "faasplane:adminPassword: not set" in str(error.value)
+    assert "pulumi config set --secret faasplane:adminPassword" in str(error.value)
 
 
 # --- RBAC ------------------------------------------------------------------------------------------

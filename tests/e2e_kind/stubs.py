@@ -77,6 +77,8 @@ case "$1 $2" in
       [[ -e "$S/stack" ]]
     fi ;;
   "stack output") [[ "$3" == externalGatewayUrl ]] && echo "__URL__/" ;;
+  "config get") [[ -s "$S/admin-password" ]] && cat "$S/admin-password" ;;
+  "config set") cat >"$S/admin-password" ;;
 esac
 """
 
@@ -117,7 +119,7 @@ def make_repo(root: Path) -> Path:
 def minimal_path(bin_dir: Path) -> str:
     """A PATH with bash and the coreutils the scripts use, and none of docker, kind, pulumi, uv."""
     bin_dir.mkdir(parents=True, exist_ok=True)
-    for tool in ("bash", "env", "cat", "mkdir", "mv", "chmod", "head", "base64", "grep", "find", "rm", "touch", "mktemp", "cp"):
+    for tool in ("bash", "env", "cat", "mkdir", "mv", "chmod", "head", "base64", "grep", "find", "rm", "touch", "mktemp", "cp", "tr"):
         found = shutil.which(tool)
         if found and not (bin_dir / tool).exists():
             (bin_dir / tool).symlink_to(found)

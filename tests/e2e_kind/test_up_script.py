@@ -107,6 +107,8 @@ def test_up_creates_registry_cluster_and_stack_then_prints_how_to_use_it(stubbed
     pulumi = [line for line in log if line.startswith("pulumi ")]
     assert [line.split(" [")[0] for line in pulumi] == [
         "pulumi stack select --create dev --non-interactive",
+        "pulumi config get faasplane:adminPassword --stack dev",
+        "pulumi config set --secret faasplane:adminPassword --stack dev --non-interactive",
         "pulumi up --yes --refresh --non-interactive --stack dev",
         "pulumi stack output externalGatewayUrl --stack dev",
     ]
@@ -115,6 +117,8 @@ def test_up_creates_registry_cluster_and_stack_then_prints_how_to_use_it(stubbed
         assert f"backend=file://{repo}/.pulumi " in line and f"passfile={passphrase} " in line and "pass=]" in line
     assert (repo / ".pulumi").is_dir()
     assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600 and len(passphrase.read_text().strip()) >= 40
+    password = (state / "admin-password").read_text()
+    assert len(password) >= 40 and "\n" not in password and ":" not in password, "a secret from stdin, not argv"
     # The order that makes it work: registry and cluster before Pulumi pushes images and deploys.
     assert log.index("uv sync --frozen") < next(i for i, line in enumerate(log) if line.startswith("kind create"))
     assert next(i for i, line in enumerate(log) if line.startswith("kind create")) < next(
@@ -139,6 +143,7 @@ def test_up_again_creates_nothing_and_keeps_the_passphrase(stubbed: tuple[Path, 
     assert not [line for line in log if line.startswith(("kind create", "docker run", "docker network", "docker start"))]
     assert any(line.startswith("pulumi up --yes") for line in log)
     assert (repo / ".pulumi-passphrase").read_text() == passphrase
+    assert not [line for line in log if line.startswith("pulumi config set")], "the admin password is kept"
 
 
 def test_up_restarts_a_stopped_registry(stubbed: tuple[Path, Path, str]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from components import build, function_templates, names
 from components import function as function_module
+from components.config import ConfigError
 from components.function import Function, PlatformRef
 from components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
 from components.function_errors import FunctionError
@@ -223,6 +224,28 @@ def test_prebuilt_image_ref_builds_nothing_and_reads_no_files():
     container = objects(rendered, "Deployment")["echo"]["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == ref
     assert rendered.outputs["functions"] == {"echo": ref}
+
+
+def test_stack_function_images_replace_the_build_of_named_functions(build_dir):
+    ref = "registry.example.com/ci/sum@sha256:" + "b" * 64
+    platform = FakePlatform(functionImages={"sum": ref})
+    rendered, functions = render(lambda: declare_functions(platform))
+    images = rendered.of_type("docker-build:index:Image")
+    assert [image.name for image in images] == ["hello-image"], "hello is still built, sum is not"
+    container = objects(rendered, "Deployment")["sum"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == ref
+    assert not (build_dir / "sum").exists(), "a prebuilt function renders no build context"
+    function_module.check_function_images(platform)
+
+
+def test_a_function_image_for_an_undeclared_function_names_the_key_and_the_declared_ones():
+    platform = FakePlatform(functionImages={"summ": "registry.example.com/ci/sum:1.0"})
+    render(lambda: declare_functions(platform))
+    with pytest.raises(ConfigError) as error:
+        function_module.check_function_images(platform)
+    assert str(error.value).endswith(
+        "faasplane:functionImages.summ: no function 'summ' is declared; declared: sum, hello"
+    )
 
 
 def test_full_declaration_reaches_the_objects():
