@@ -6,7 +6,9 @@ OUT ?= build/render/$(STACK)
 UV ?= uv
 PY := $(UV) run --frozen python
 
-.PHONY: help up down test test-fast e2e loop lint render review function bench sync
+TIERS ?=
+
+.PHONY: help up down test test-fast e2e loop lint render review function bench sync tools engine engine-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +33,15 @@ e2e: sync ## the whole make up -> load -> scale -> make down cycle on kind (dock
 
 loop: sync ## the full alert-to-scale loop on loopback, by hand (real Prometheus and Alertmanager)
 	$(PY) -m tests.loop.harness
+
+tools: ## build the pinned real tools from Go modules into the tools cache (TIERS="engine monitoring queue cluster")
+	python3 -m scripts.tools $(TIERS)
+
+engine: sync ## the real Pulumi engine on STACK, offline: preview, up (manifests rendered), preview --expect-no-changes
+	$(PY) -m scripts.engine up --stack $(STACK) $(if $(CLUSTER),--cluster)
+
+engine-down: sync ## pulumi destroy of the engine stack STACK
+	$(PY) -m scripts.engine down --stack $(STACK) $(if $(CLUSTER),--cluster)
 
 lint: sync ## ruff over the project
 	$(UV) run --frozen ruff check .
