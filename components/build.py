@@ -10,9 +10,12 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_docker_build as docker_build
+
+if TYPE_CHECKING:
+    import pulumi_docker_build as docker_build
 
 IGNORED_PARTS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", "build"})
 
@@ -62,6 +65,8 @@ def build_image(
 
     `server` may be an output (a registry exported by another stack).
     """
+    import pulumi_docker_build as docker_build  # only stacks that build images need the provider
+
     tag = content_hash(context, include, build_args)
     image_name = pulumi.Output.concat(server, "/", repository)
     # Docker looks credentials up by registry host: `registry.example.com/team` logs in to the host.

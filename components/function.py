@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
-import pulumi_docker_build as docker_build
 import pulumi_kubernetes as kubernetes
 
 from components import build, function_templates, k8s, names
@@ -38,6 +37,8 @@ from components.function_templates import Template, render_build_context, templa
 from scaler import labels as scale_labels
 
 if TYPE_CHECKING:
+    import pulumi_docker_build as docker_build
+
     from components.config import PlatformConfig
 
 __all__ = [
@@ -240,7 +241,8 @@ class Function(pulumi.ComponentResource):
     function_name: str
     namespace: pulumi.Input[str]
     image_ref: pulumi.Output[str]
-    image: docker_build.Image | None
+    image: pulumi.CustomResource | None
+    """The `docker-build:index:Image` that builds it, or None for a prebuilt image."""
     deployment: kubernetes.apps.v1.Deployment
     service: kubernetes.core.v1.Service
 

@@ -8,9 +8,9 @@ of the scaler's code rolls its Deployment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_docker_build as docker_build
 import pulumi_kubernetes as k8s
 
 from components import k8s as blocks
@@ -19,6 +19,9 @@ from components.build import build_image
 from components.config import PlatformConfig
 from components.images import TEMPLATE_IMAGES
 from components.workload import deployment_and_service
+
+if TYPE_CHECKING:
+    pass
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "scaler" / "Dockerfile"
@@ -55,7 +58,8 @@ def scaler_env(config: PlatformConfig) -> dict[str, str]:
 class ScalerService(pulumi.ComponentResource):
     """The scaler's Deployment and Service, with the gateway credentials mounted as files."""
 
-    image: docker_build.Image | None
+    image: pulumi.CustomResource | None
+    """The `docker-build:index:Image` that builds it, or None for a prebuilt image."""
     image_reference: pulumi.Output[str]
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service

@@ -1,0 +1,329 @@
+"""The real Pulumi engine, offline: `make engine STACK=<stack>` and `make engine-down STACK=<stack>`.
+
+Runs the program with the Pulumi CLI, language host and providers that `make tools` built, a file backend
+and the passphrase secrets provider, against no cluster: the kubernetes provider writes the manifests it
+would apply (`renderYamlToDirectory`). With `--cluster` it deploys to the API server of `make cluster-up`.
+
+    build/engine/pulumi-home/           PULUMI_HOME, with the provider plugins installed from the tools cache
+    build/engine/<stack>/project/       the stack's working directory: Pulumi.yaml (`main:` is this repository)
+                                        and Pulumi.<stack>.yaml, made from stacks/Pulumi.<stack>.yaml
+    build/engine/<stack>/state/         the file backend
+    build/engine/<stack>/passphrase     the secrets passphrase (mode 600)
+    build/engine/<stack>/manifests/     what the kubernetes provider rendered
+    build/engine/<stack>/env            `export` lines: source it to run any pulumi command on this stack
+
+The generated stack file is the repository's, with three differences: the kubernetes provider's target
+(render directory or the loopback cluster instead of `kubernetes:context`), prebuilt image references for
+the scaler and every declared function (these machines build no images), and the stack's secrets (the
+admin password is generated; encrypted values of the repository's file are replaced by placeholders).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components import names
+from scripts import tools
+from scripts.tools.build import built_binary
+from scripts.tools.pins import load as load_pins
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_DIR = ROOT / "build" / "engine"
+PROVIDER_TARGET_KEYS = ("kubernetes:context", "kubernetes:kubeconfig", "kubernetes:cluster",
+                        "kubernetes:renderYamlToDirectory")
+ADMIN_PASSWORD_KEY = f"{names.PROJECT}:adminPassword"
+PLACEHOLDER_SECRET = "engine-placeholder-secret"  # noqa: S105 (stands in for a value encrypted with another passphrase)
+COMMAND_TIMEOUT = 1200
+REQUIRED_TOOLS = ("pulumi",)
+
+
+class EngineError(Exception):
+    """The engine cannot run here or a pulumi command failed; the message says which and why."""
+
+
+def prebuilt_reference(registry: str, repository: str) -> str:
+    """A stable digest reference standing in for an image these machines cannot build."""
+    digest = hashlib.sha256(f"faasplane-engine:{repository}".encode()).hexdigest()
+    return f"{registry}/{repository}@sha256:{digest}"
+
+
+def declared_functions(stack: str) -> list[str]:
+    """The functions the program declares for `stack` (asked of the offline render, which runs the program)."""
+    from components.function import TYPE
+    from components.render import render_stack
+
+    return [resource.name for resource in render_stack(stack).of_type(TYPE)]
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, Mapping) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
+
+
+@dataclass
+class EngineStack:
+    """One stack of the program under the real engine, in `directory` (default build/engine/<stack>)."""
+
+    stack: str
+    directory: Path | None = None
+    kubeconfig: Path | None = None
+    """Deploy to this cluster instead of rendering manifests."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Config values merged into the generated stack file (tests)."""
+    home: Path = ENGINE_DIR / "pulumi-home"
+
+    def __post_init__(self) -> None:
+        self.directory = (self.directory or ENGINE_DIR / self.stack).resolve()
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    @property
+    def project_dir(self) -> Path:
+        return self.directory / "project"
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project_dir / f"Pulumi.{self.stack}.yaml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.directory / "state"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.directory / "manifests"
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.directory / "passphrase"
+
+    @property
+    def env_file(self) -> Path:
+        return self.directory / "env"
+
+    def environment(self) -> dict[str, str]:
+        """What every pulumi command of this stack runs with (also written to the env file)."""
+        return {
+            "PATH": f"{tools.bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.state_dir}",
+            "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase_file),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "FAASPLANE_ENGINE_DIR": str(self.project_dir),
+        }
+
+    # --- running pulumi ---------------------------------------------------------------------------
+
+    def pulumi(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = COMMAND_TIMEOUT,
+               extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `pulumi ARGS --stack STACK` in the stack's working directory."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
+        env.update(self.environment())
+        env.update(extra_env or {})
+        command = ["pulumi", *args, "--stack", self.stack, "--non-interactive"]
+        result = subprocess.run(command, cwd=self.project_dir, env=env, input=stdin, capture_output=True, text=True,
+                                timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise EngineError(f"`{shlex.join(command[:-3])}` failed (exit {result.returncode}) in {self.project_dir}:\n"
+                              f"{result.stdout[-4000:]}{result.stderr[-4000:]}")
+        return result
+
+    # --- preparing the stack ----------------------------------------------------------------------
+
+    def stack_config(self) -> tuple[dict[str, Any], list[str]]:
+        """The generated stack file's `config:` and the keys of the repository file's encrypted values."""
+        from components.render import StackFileError, read_stack_config
+
+        try:
+            config, encrypted = read_stack_config(self.stack)
+        except StackFileError as error:
+            raise EngineError(str(error)) from None
+        for key in [*encrypted, *PROVIDER_TARGET_KEYS]:
+            config.pop(key, None)
+        if self.kubeconfig is not None:
+            config["kubernetes:kubeconfig"] = str(self.kubeconfig)
+        else:
+            config["kubernetes:renderYamlToDirectory"] = str(self.manifests_dir)
+        registry = str((config.get(f"{names.PROJECT}:registry") or {}).get("server", "localhost:5001"))
+        prebuilt = {
+            f"{names.PROJECT}:scaler": {"image": prebuilt_reference(registry, names.SCALER)},
+            f"{names.PROJECT}:functionImages": {
+                name: prebuilt_reference(registry, name) for name in declared_functions(self.stack)
+            },
+        }
+        config = _merge(config, prebuilt)
+        config = _merge(config, self.overrides)
+        return config, encrypted
+
+    def prepare(self) -> None:
+        """Project, stack file, passphrase, backend, plugins and secrets; safe to repeat."""
+        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
+        if missing:
+            raise EngineError(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.passphrase_file.exists():
+            self.passphrase_file.touch(mode=0o600)
+            self.passphrase_file.write_text(secrets.token_urlsafe(32))
+
+        project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+        project.pop("stackConfigDir", None)
+        project["main"] = str(ROOT)
+        (self.project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+
+        config, encrypted = self.stack_config()
+        previous = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else {}
+        document: dict[str, Any] = {key: value for key, value in (previous or {}).items() if key != "config"}
+        kept = {key: value for key, value in ((previous or {}).get("config") or {}).items()
+                if isinstance(value, dict) and set(value) == {"secure"}}
+        document["config"] = {**config, **kept}
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+        self.install_plugins()
+        if self.pulumi("stack", "ls", "--json", check=False).returncode != 0 or not any(
+            entry.get("name") == self.stack for entry in json.loads(self.pulumi("stack", "ls", "--json").stdout)
+        ):
+            self.pulumi("stack", "init")
+        self.pulumi("stack", "select")
+        for key in [ADMIN_PASSWORD_KEY, *encrypted]:
+            if key not in kept:
+                value = secrets.token_urlsafe(30) if key == ADMIN_PASSWORD_KEY else PLACEHOLDER_SECRET
+                self.pulumi("config", "set", "--secret", key, stdin=value)
+        self.write_env_file()
+
+    def install_plugins(self) -> None:
+        """Install every pinned provider plugin into PULUMI_HOME (offline, from the tools cache)."""
+        installed = set()
+        listing = self._plain_pulumi("plugin", "ls", "--json")
+        if listing.returncode == 0 and listing.stdout.strip():
+            installed = {(p["kind"], p["name"], p["version"]) for p in json.loads(listing.stdout)}
+        for tool in load_pins():
+            if tool.plugin is None:
+                continue
+            built = built_binary(tool, f"pulumi-resource-{tool.plugin}")
+            if built is None:
+                raise EngineError(f"the {tool.plugin} provider {tool.release} is not built: run `make tools`")
+            if ("resource", tool.plugin, tool.release) not in installed:
+                result = self._plain_pulumi("plugin", "install", "resource", tool.plugin, tool.release, "--file",
+                                            str(built))
+                if result.returncode != 0:
+                    raise EngineError(f"installing the {tool.plugin} plugin {tool.release} failed:\n{result.stderr}")
+
+    def _plain_pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
+        env.update(self.environment())
+        self.home.mkdir(parents=True, exist_ok=True)
+        return subprocess.run(["pulumi", *args], env=env, capture_output=True, text=True, check=False,
+                              timeout=COMMAND_TIMEOUT)
+
+    def write_env_file(self) -> None:
+        lines = [f"# Source this file to run pulumi on the engine stack {self.stack!r}:",
+                 f"#   . {self.env_file} && cd \"$FAASPLANE_ENGINE_DIR\" && pulumi preview --stack {self.stack}"]
+        for key, value in self.environment().items():
+            if key == "PATH":
+                lines.append(f"export PATH={shlex.quote(str(tools.bin_dir()))}:\"$PATH\"")
+            else:
+                lines.append(f"export {key}={shlex.quote(value)}")
+        self.env_file.write_text("\n".join(lines) + "\n")
+
+    # --- reading the result -----------------------------------------------------------------------
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """Every object the kubernetes provider rendered."""
+        documents = []
+        for path in sorted(self.manifests_dir.rglob("*.yaml")):
+            documents += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+        return documents
+
+    def export(self, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "export"] + (["--show-secrets"] if show_secrets else [])
+        return json.loads(self.pulumi(*args).stdout)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _timed(label: str, action: Any, timings: list[tuple[str, float]]) -> Any:
+    print(f"==> {label}", flush=True)
+    started = time.monotonic()
+    result = action()
+    timings.append((label, time.monotonic() - started))
+    return result
+
+
+def up(engine: EngineStack) -> int:
+    timings: list[tuple[str, float]] = []
+    _timed("prepare (project, stack, plugins, secrets)", engine.prepare, timings)
+    preview = _timed("pulumi preview", lambda: engine.pulumi("preview", "--diff"), timings)
+    print(preview.stdout[-3000:])
+    updated = _timed("pulumi up --yes", lambda: engine.pulumi("up", "--yes", "--skip-preview"), timings)
+    print(updated.stdout[-3000:])
+    _timed("pulumi preview --expect-no-changes",
+           lambda: engine.pulumi("preview", "--expect-no-changes"), timings)
+    state = engine.export()
+    resources = state.get("deployment", {}).get("resources", [])
+    print(f"\nstack {engine.stack}: {len(resources)} resources in {engine.state_dir}")
+    if engine.kubeconfig is None:
+        print(f"manifests: {len(engine.manifests())} objects in {engine.manifests_dir}")
+    else:
+        print(f"cluster: {engine.kubeconfig}")
+    for label, seconds in timings:
+        print(f"  {seconds:6.1f} s  {label}")
+    print(f"\nto run pulumi on it: . {engine.env_file} && cd \"$FAASPLANE_ENGINE_DIR\"")
+    return 0
+
+
+def down(engine: EngineStack) -> int:
+    if not engine.stack_file.exists():
+        print(f"no engine stack {engine.stack!r} in {engine.directory}: nothing to destroy")
+        return 0
+    engine.prepare()
+    result = engine.pulumi("destroy", "--yes", "--skip-preview")
+    print(result.stdout[-3000:])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.engine", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["up", "down", "env"])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--cluster", action="store_true", help="deploy to the make cluster-up API server")
+    args = parser.parse_args(argv)
+    kubeconfig = ROOT / "build" / "cluster" / "kubeconfig" if args.cluster else None
+    if kubeconfig is not None and not kubeconfig.is_file():
+        print(f"error: {kubeconfig} is missing: run `make cluster-up` first", file=sys.stderr)
+        return 2
+    engine = EngineStack(args.stack, kubeconfig=kubeconfig)
+    try:
+        if args.command == "up":
+            return up(engine)
+        if args.command == "down":
+            return down(engine)
+        engine.prepare()
+        print(engine.env_file)
+        return 0
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if "make tools" in str(error) or "no such stack file" in str(error) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
