@@ -6,6 +6,11 @@ import pytest
 
 from components.mock_engine import Rendered
 from components.render import render_stack
+from tests.tiers import TierReport
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(TierReport(), "faasplane-tiers")
 
 
 @pytest.fixture(scope="session")

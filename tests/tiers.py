@@ -1,0 +1,94 @@
+"""Test tiers: which ran, which were skipped and why, printed at the end of every run (and so by `.ci/run`).
+
+A tier is a marker (`engine`, `monitoring`, `functions`, `queue`, `cluster`, `live`, `e2e_kind`); tests
+without one are the `unit` tier. With `CI=true`, a required tier whose tools are missing fails its tests
+instead of skipping them (see `require_tool`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pytest
+
+TIERS = {
+    "unit": "mocks, test doubles and pure code",
+    "live": "the scaler with real Prometheus/Alertmanager/NATS processes on loopback",
+    "monitoring": "Prometheus and Alertmanager at the deployed versions (make tools)",
+    "engine": "the real Pulumi CLI, language host and providers (make tools)",
+    "functions": "the function templates under the real watchdog",
+    "queue": "NATS Streaming and NATS JetStream at the deployed versions (make tools)",
+    "cluster": "a real Kubernetes control plane on loopback (make tools)",
+    "e2e_kind": "docker, kind and the Pulumi CLI on a user's machine",
+}
+REQUIRED_IN_CI = ("engine", "monitoring")
+"""Tiers CI may not skip: with CI=true their missing tools fail the tests."""
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(available: bool, tier: str, reason: str) -> None:
+    """Skip with `reason` when a tier's tools are missing, or fail when CI requires the tier."""
+    if available:
+        return
+    if in_ci() and tier in REQUIRED_IN_CI:
+        pytest.fail(f"the {tier} tier is required in CI, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class TierResult:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+
+
+def tier_of(item: pytest.Item) -> str:
+    for name in TIERS:
+        if name != "unit" and item.get_closest_marker(name) is not None:
+            return name
+    return "unit"
+
+
+class TierReport:
+    """A pytest plugin: counts outcomes per tier and prints them with the reasons for skips."""
+
+    def __init__(self) -> None:
+        self.tiers: dict[str, str] = {}
+        self.results: dict[str, TierResult] = defaultdict(TierResult)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.tiers = {item.nodeid: tier_of(item) for item in items}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = self.results[self.tiers.get(report.nodeid, "unit")]
+        if report.skipped and hasattr(report, "wasxfail"):
+            result.outcomes["xfailed"] += 1
+        elif report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            result.outcomes["skipped"] += 1
+            result.skip_reasons[reason.removeprefix("Skipped: ")] += 1
+        elif report.when == "call":
+            result.outcomes["xpassed" if hasattr(report, "wasxfail") else report.outcome] += 1
+        elif report.failed:
+            result.outcomes["errors"] += 1
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        write = terminalreporter.write_line
+        terminalreporter.section("test tiers")
+        for tier, description in TIERS.items():
+            result = self.results.get(tier)
+            collected = sum(1 for value in self.tiers.values() if value == tier)
+            if not collected:
+                write(f"{tier:<11} not selected ({description})")
+                continue
+            counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(result.outcomes.items())) \
+                if result else "not run"
+            ran = result is not None and any(k != "skipped" for k in result.outcomes)
+            write(f"{tier:<11} {'RAN' if ran else 'SKIPPED'}: {counts} ({description})")
+            for reason, count in (result.skip_reasons.most_common() if result else []):
+                write(f"{'':<11}   skipped {count}: {reason}")
