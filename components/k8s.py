@@ -120,7 +120,10 @@ def config_map_volume(name: str, config_map_name: Any) -> dict[str, Any]:
 
 
 def mount(name: str, path: str, read_only: bool = False, sub_path: str | None = None) -> dict[str, Any]:
-    volume_mount: dict[str, Any] = {"name": name, "mount_path": path, "read_only": read_only}
+    volume_mount: dict[str, Any] = {"name": name, "mount_path": path}
+    if read_only:
+        # False is the default: the provider leaves it out of what it applies, so the program does too.
+        volume_mount["read_only"] = True
     if sub_path:
         volume_mount["sub_path"] = sub_path
     return volume_mount

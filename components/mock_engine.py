@@ -9,6 +9,7 @@ providers would where the program depends on it: auto-named Kubernetes objects g
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from components import names
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key Pulumi uses to mark a serialized secret value."""
 REDACTED = "[secret]"
+AUTONAMED_ANNOTATION = "pulumi.com/autonamed"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,29 @@ class Rendered:
     def kubernetes_objects(self) -> list[dict[str, Any]]:
         """The Kubernetes objects as they would be sent to the API server (secrets redacted)."""
         return [normalize(r.state) for r in self.resources if r.is_kubernetes_object]
+
+
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """A value without its secret marker, and whether it had one."""
+    if isinstance(value, Mapping) and SECRET_SIG in value:
+        return value.get("value"), True
+    return value, False
+
+
+def _secret_data(data: Any, string_data: Any) -> Any:
+    """A Secret's `data` with its `stringData` merged in base64-encoded, as the provider applies it; the
+    result is marked secret when either part was (a secret single value keeps its own marker)."""
+    data_values, data_secret = _unwrap(data or {})
+    string_values, string_secret = _unwrap(string_data or {})
+    merged = dict(data_values)
+    for key, value in string_values.items():
+        plain, secret = _unwrap(value)
+        encoded = base64.b64encode(str(plain).encode()).decode()
+        merged[key] = {SECRET_SIG: value[SECRET_SIG], "value": encoded} if secret else encoded
+    if data_secret or string_secret:
+        marker = (data if data_secret else string_data)[SECRET_SIG]
+        return {SECRET_SIG: marker, "value": merged}
+    return merged
 
 
 def _digest(*parts: Any) -> str:
@@ -86,9 +111,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ.startswith("kubernetes:") and "kind" in inputs:
             metadata = dict(inputs.get("metadata") or {})
             if not metadata.get("name"):
-                # The provider's auto-naming: the resource name plus a suffix; stable here.
+                # The provider's auto-naming: the resource name plus a suffix (random there, stable here),
+                # and an annotation saying so on the object it applies.
                 metadata["name"] = f"{args.name}-{_digest(args.name, inputs)[:8]}"
+                metadata["annotations"] = {**(metadata.get("annotations") or {}), AUTONAMED_ANNOTATION: "true"}
             state["metadata"] = metadata
+            if inputs["kind"] == "Secret" and inputs.get("stringData"):
+                # The provider applies a Secret's stringData as base64 `data`, as the API server stores it.
+                state["data"] = _secret_data(inputs.get("data"), inputs["stringData"])
+                del state["stringData"]
         elif args.typ == "docker-build:index:Image":
             digest = "sha256:" + _digest(args.name, inputs)
             tags = inputs.get("tags") or [args.name]

@@ -221,8 +221,8 @@ def test_basic_auth_secret_is_auto_named_and_mounted(dev: Rendered) -> None:
     [secret_resource] = [r for r in dev.resources if r.type == "kubernetes:core/v1:Secret"]
     assert "name" not in secret_resource.inputs["metadata"], "a fixed name would not roll the Deployment"
     secret = one(dev, "Secret")
-    assert set(secret["stringData"]) == {names.BASIC_AUTH_USER_KEY, names.BASIC_AUTH_PASSWORD_KEY}
-    assert set(secret["stringData"].values()) == {REDACTED}
+    assert set(secret["data"]) == {names.BASIC_AUTH_USER_KEY, names.BASIC_AUTH_PASSWORD_KEY}
+    assert set(secret["data"].values()) == {REDACTED}
     assert dev.outputs["authSecretName"] == secret["metadata"]["name"]
     pod = one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
     [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
@@ -236,7 +236,7 @@ def test_basic_auth_secret_is_auto_named_and_mounted(dev: Rendered) -> None:
 def test_password_comes_from_the_secret_config_and_is_never_in_plain_text(dev: Rendered) -> None:
     assert dev.outputs["adminPassword"] == REDACTED
     [secret] = [obj for obj in dev.kubernetes_objects() if obj["kind"] == "Secret"]
-    assert secret["stringData"][names.BASIC_AUTH_PASSWORD_KEY] == REDACTED
+    assert secret["data"][names.BASIC_AUTH_PASSWORD_KEY] == REDACTED
     assert PASSWORD not in json.dumps(dev.kubernetes_objects())
     assert PASSWORD not in json.dumps(dev.outputs)
 
@@ -408,8 +408,8 @@ def test_pro_mounts_the_licence_from_a_secret() -> None:
     rendered = render({"edition": "pro", "licenseKey": LICENSE})
     assert LICENSE not in json.dumps(rendered.kubernetes_objects())
     secrets = objects(rendered, "Secret")
-    [licence] = [s for s in secrets if "license" in s.get("stringData", {})]
-    assert licence["stringData"] == {"license": REDACTED}
+    [licence] = [s for s in secrets if "license" in s.get("data", {})]
+    assert licence["data"] == {"license": REDACTED}
     [licence_resource] = [r for r in rendered.resources if r.name == "test-gateway-license"]
     assert "name" not in licence_resource.inputs["metadata"]
     pod = one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]

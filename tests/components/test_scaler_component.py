@@ -179,7 +179,7 @@ def test_deployment(name: str) -> None:
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     by_path = mounts(container)
-    assert by_path["/tmp"] == {"name": "tmp", "mountPath": "/tmp", "readOnly": False}
+    assert by_path["/tmp"] == {"name": "tmp", "mountPath": "/tmp"}
     assert "emptyDir" in volumes(pod)["tmp"]
     assert by_path[names.SECRET_MOUNT_PATH] == {"name": "auth", "mountPath": names.SECRET_MOUNT_PATH, "readOnly": True}
 

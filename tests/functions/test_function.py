@@ -91,7 +91,7 @@ def test_container_is_hardened_like_the_platform(examples):
     assert pod["securityContext"]["runAsUser"] == 10001
     assert pod["automountServiceAccountToken"] is False
     assert set(container["resources"]) == {"requests", "limits"}
-    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp", "readOnly": False}]
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
 
 

@@ -104,5 +104,5 @@ def test_config_schemas_have_defaults_the_cli_fills_in() -> None:
 
 def test_pulumi_policy_yaml_declares_a_python_pack() -> None:
     document = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
-    assert document["runtime"] == "python"
+    assert document["runtime"] == {"name": "python", "options": {"toolchain": "uv"}}, "runs in the project's .venv"
     assert Path(PACK_DIR / "__main__.py").is_file()
