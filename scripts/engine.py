@@ -78,25 +78,26 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class EngineStack:
-    """One stack of the program under the real engine, in `directory` (default build/engine/<stack>)."""
+class Workspace:
+    """A Pulumi project directory driven with the tools-built CLI, a file backend and a passphrase file.
+
+    `directory` holds the state, the passphrase and the env file; the project is `project_dir` (by default
+    `directory/project`). Two workspaces on one state directory and passphrase see each other's stacks, as
+    StackReference needs."""
 
     stack: str
-    directory: Path | None = None
-    kubeconfig: Path | None = None
-    """Deploy to this cluster instead of rendering manifests."""
-    overrides: dict[str, Any] = field(default_factory=dict)
-    """Config values merged into the generated stack file (tests)."""
+    directory: Path
     home: Path = ENGINE_DIR / "pulumi-home"
+    project: Path | None = None
+    state: Path | None = None
+    passphrase: Path | None = None
 
     def __post_init__(self) -> None:
-        self.directory = (self.directory or ENGINE_DIR / self.stack).resolve()
-
-    # --- layout -----------------------------------------------------------------------------------
+        self.directory = self.directory.resolve()
 
     @property
     def project_dir(self) -> Path:
-        return self.directory / "project"
+        return (self.project or self.directory / "project").resolve()
 
     @property
     def stack_file(self) -> Path:
@@ -104,15 +105,11 @@ class EngineStack:
 
     @property
     def state_dir(self) -> Path:
-        return self.directory / "state"
-
-    @property
-    def manifests_dir(self) -> Path:
-        return self.directory / "manifests"
+        return (self.state or self.directory / "state").resolve()
 
     @property
     def passphrase_file(self) -> Path:
-        return self.directory / "passphrase"
+        return (self.passphrase or self.directory / "passphrase").resolve()
 
     @property
     def env_file(self) -> Path:
@@ -130,23 +127,97 @@ class EngineStack:
             "FAASPLANE_ENGINE_DIR": str(self.project_dir),
         }
 
-    # --- running pulumi ---------------------------------------------------------------------------
-
     def pulumi(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = COMMAND_TIMEOUT,
                extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """Run `pulumi ARGS --stack STACK` in the stack's working directory."""
+        """Run `pulumi ARGS --stack STACK` in the project directory."""
+        return self._run(["pulumi", *args, "--stack", self.stack, "--non-interactive"], check, stdin, timeout,
+                         extra_env)
+
+    def _run(self, command: list[str], check: bool = True, stdin: str | None = None,
+             timeout: float = COMMAND_TIMEOUT, extra_env: Mapping[str, str] | None = None,
+             ) -> subprocess.CompletedProcess[str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
         env.update(self.environment())
         env.update(extra_env or {})
-        command = ["pulumi", *args, "--stack", self.stack, "--non-interactive"]
+        self.home.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(command, cwd=self.project_dir, env=env, input=stdin, capture_output=True, text=True,
                                 timeout=timeout, check=False)
         if check and result.returncode != 0:
-            raise EngineError(f"`{shlex.join(command[:-3])}` failed (exit {result.returncode}) in {self.project_dir}:\n"
+            raise EngineError(f"`{shlex.join(command)}` failed (exit {result.returncode}) in {self.project_dir}:\n"
                               f"{result.stdout[-4000:]}{result.stderr[-4000:]}")
         return result
 
-    # --- preparing the stack ----------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Backend, passphrase, plugins, the stack selected, the env file; safe to repeat."""
+        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
+        if missing:
+            raise EngineError(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.passphrase_file.exists():
+            self.passphrase_file.touch(mode=0o600)
+            self.passphrase_file.write_text(secrets.token_urlsafe(32))
+        self.install_plugins()
+        listed = self.pulumi("stack", "ls", "--json", check=False)
+        names_listed = {entry.get("name") for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 \
+            else set()
+        if self.stack not in names_listed:
+            self.pulumi("stack", "init")
+        self.pulumi("stack", "select")
+        self.write_env_file()
+
+    def install_plugins(self) -> None:
+        """Install every pinned provider plugin into PULUMI_HOME (offline, from the tools cache)."""
+        installed = set()
+        listing = self._run(["pulumi", "plugin", "ls", "--json"], check=False)
+        if listing.returncode == 0 and listing.stdout.strip():
+            installed = {(p["kind"], p["name"], p["version"]) for p in json.loads(listing.stdout)}
+        for tool in load_pins():
+            if tool.plugin is None or ("resource", tool.plugin, tool.release) in installed:
+                continue
+            built = built_binary(tool, f"pulumi-resource-{tool.plugin}")
+            if built is None:
+                raise EngineError(f"the {tool.plugin} provider {tool.release} is not built: run `make tools`")
+            self._run(["pulumi", "plugin", "install", "resource", tool.plugin, tool.release, "--file", str(built)])
+
+    def write_env_file(self) -> None:
+        lines = [f"# Source this file to run pulumi on the stack {self.stack!r}:",
+                 f"#   . {self.env_file} && cd \"$FAASPLANE_ENGINE_DIR\" && pulumi preview --stack {self.stack}"]
+        for key, value in self.environment().items():
+            if key == "PATH":
+                lines.append(f"export PATH={shlex.quote(str(tools.bin_dir()))}:\"$PATH\"")
+            else:
+                lines.append(f"export {key}={shlex.quote(value)}")
+        self.env_file.write_text("\n".join(lines) + "\n")
+
+    def export(self, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "export"] + (["--show-secrets"] if show_secrets else [])
+        return json.loads(self.pulumi(*args).stdout)
+
+    def set_secret(self, key: str, value: str) -> None:
+        """`pulumi config set --secret KEY` with the value on stdin (never on a command line)."""
+        self.pulumi("config", "set", "--secret", key, stdin=value)
+
+
+@dataclass
+class EngineStack(Workspace):
+    """The faasplane program on one of its stacks (`stacks/Pulumi.<stack>.yaml`), default build/engine/<stack>."""
+
+    directory: Path = field(default=Path())
+    kubeconfig: Path | None = None
+    """Deploy to this cluster instead of rendering manifests."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Config values merged into the generated stack file (tests)."""
+
+    def __post_init__(self) -> None:
+        if self.directory == Path():
+            self.directory = ENGINE_DIR / self.stack
+        super().__post_init__()
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.directory / "manifests"
 
     def stack_config(self) -> tuple[dict[str, Any], list[str]]:
         """The generated stack file's `config:` and the keys of the repository file's encrypted values."""
@@ -175,18 +246,12 @@ class EngineStack:
 
     def prepare(self) -> None:
         """Project, stack file, passphrase, backend, plugins and secrets; safe to repeat."""
-        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
-        if missing:
-            raise EngineError(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
         self.project_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        if not self.passphrase_file.exists():
-            self.passphrase_file.touch(mode=0o600)
-            self.passphrase_file.write_text(secrets.token_urlsafe(32))
-
         project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
         project.pop("stackConfigDir", None)
         project["main"] = str(ROOT)
+        # The working directory may be outside the uv project (tests use temporary ones): name its .venv.
+        project["runtime"] = {"name": "python", "options": {"virtualenv": str(ROOT / ".venv")}}
         (self.project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
 
         config, encrypted = self.stack_config()
@@ -197,54 +262,10 @@ class EngineStack:
         document["config"] = {**config, **kept}
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
-        self.install_plugins()
-        if self.pulumi("stack", "ls", "--json", check=False).returncode != 0 or not any(
-            entry.get("name") == self.stack for entry in json.loads(self.pulumi("stack", "ls", "--json").stdout)
-        ):
-            self.pulumi("stack", "init")
-        self.pulumi("stack", "select")
+        super().prepare()
         for key in [ADMIN_PASSWORD_KEY, *encrypted]:
             if key not in kept:
-                value = secrets.token_urlsafe(30) if key == ADMIN_PASSWORD_KEY else PLACEHOLDER_SECRET
-                self.pulumi("config", "set", "--secret", key, stdin=value)
-        self.write_env_file()
-
-    def install_plugins(self) -> None:
-        """Install every pinned provider plugin into PULUMI_HOME (offline, from the tools cache)."""
-        installed = set()
-        listing = self._plain_pulumi("plugin", "ls", "--json")
-        if listing.returncode == 0 and listing.stdout.strip():
-            installed = {(p["kind"], p["name"], p["version"]) for p in json.loads(listing.stdout)}
-        for tool in load_pins():
-            if tool.plugin is None:
-                continue
-            built = built_binary(tool, f"pulumi-resource-{tool.plugin}")
-            if built is None:
-                raise EngineError(f"the {tool.plugin} provider {tool.release} is not built: run `make tools`")
-            if ("resource", tool.plugin, tool.release) not in installed:
-                result = self._plain_pulumi("plugin", "install", "resource", tool.plugin, tool.release, "--file",
-                                            str(built))
-                if result.returncode != 0:
-                    raise EngineError(f"installing the {tool.plugin} plugin {tool.release} failed:\n{result.stderr}")
-
-    def _plain_pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
-        env.update(self.environment())
-        self.home.mkdir(parents=True, exist_ok=True)
-        return subprocess.run(["pulumi", *args], env=env, capture_output=True, text=True, check=False,
-                              timeout=COMMAND_TIMEOUT)
-
-    def write_env_file(self) -> None:
-        lines = [f"# Source this file to run pulumi on the engine stack {self.stack!r}:",
-                 f"#   . {self.env_file} && cd \"$FAASPLANE_ENGINE_DIR\" && pulumi preview --stack {self.stack}"]
-        for key, value in self.environment().items():
-            if key == "PATH":
-                lines.append(f"export PATH={shlex.quote(str(tools.bin_dir()))}:\"$PATH\"")
-            else:
-                lines.append(f"export {key}={shlex.quote(value)}")
-        self.env_file.write_text("\n".join(lines) + "\n")
-
-    # --- reading the result -----------------------------------------------------------------------
+                self.set_secret(key, secrets.token_urlsafe(30) if key == ADMIN_PASSWORD_KEY else PLACEHOLDER_SECRET)
 
     def manifests(self) -> list[dict[str, Any]]:
         """Every object the kubernetes provider rendered."""
@@ -252,10 +273,6 @@ class EngineStack:
         for path in sorted(self.manifests_dir.rglob("*.yaml")):
             documents += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
         return documents
-
-    def export(self, show_secrets: bool = False) -> dict[str, Any]:
-        args = ["stack", "export"] + (["--show-secrets"] if show_secrets else [])
-        return json.loads(self.pulumi(*args).stdout)
 
 
 # --- the command line ------------------------------------------------------------------------------

@@ -101,8 +101,8 @@ def writable_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def wrapper_gomod(tool: Tool, go: str, local_replaces: dict[str, Path]) -> str:
-    """The wrapper module's go.mod: requires, replaces (pinned or to a prepared local copy)."""
+def wrapper_gomod(tool: Tool, go: str, local_replaces: dict[str, Path | str]) -> str:
+    """The wrapper module's go.mod: requires, replaces (a pinned `module version`, or a prepared local copy)."""
     lines = [f"module local/faasplane-tools/{tool.name}", "", f"go {go.removeprefix('go')}", ""]
     requires = {tool.module: tool.version, **tool.requires}
     lines += ["require ("] + [f"\t{module} {version}" for module, version in requires.items()] + [")", ""]
@@ -148,7 +148,7 @@ def build(tool: Tool, *, force: bool = False) -> Built:
     env["CGO_ENABLED"] = "1" if tool.cgo else "0"
     env.update(tool.env)
 
-    local_replaces: dict[str, Path] = {}
+    local_replaces: dict[str, Path | str] = {}
     if tool.prepare:
         step = getattr(recipes, tool.prepare, None)
         if step is None:

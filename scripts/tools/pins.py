@@ -57,7 +57,8 @@ class Tool:
     """The entry as written in the pin file (what the fingerprint hashes, with the resolved version)."""
 
     def expand(self, text: str) -> str:
-        return text.replace("{version}", self.version).replace("{release}", self.release)
+        minor = self.release.split(".")[1] if self.release.count(".") >= 1 else ""
+        return text.replace("{version}", self.version).replace("{release}", self.release).replace("{minor}", minor)
 
     @property
     def fingerprint(self) -> str:

@@ -128,3 +128,25 @@ def stand_ins(tool: Tool, work: Path, log: Path) -> dict[str, Path]:
         (target / "go.mod").write_text(f"module {entry['module']}\n\ngo {entry['go']}\n\nrequire (\n{requires})\n")
         replaces[entry["module"]] = target
     return replaces
+
+
+def kubernetes_staging(tool: Tool, work: Path, log: Path) -> dict[str, Path | str]:
+    """k8s.io/kubernetes replaces each staging module (k8s.io/api, client-go, ...) with ./staging/...: pin
+    every one it requires to the published module of the same release (v1.37.2 -> v0.37.2)."""
+    import json
+    import re
+    import subprocess
+
+    result = subprocess.run(["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"], cwd=work,
+                            env=go_env(), capture_output=True, text=True, check=False)
+    info = json.loads(result.stdout or "{}")
+    if info.get("Error") or not info.get("GoMod"):
+        raise BuildError(f"{tool.module}@{tool.version} could not be fetched: {info.get('Error') or result.stderr}")
+    gomod = Path(info["GoMod"]).read_text()
+    staging = re.findall(r"^\s*(\S+)\s*=>\s*\./staging/", gomod, re.M)
+    required = set(re.findall(r"^\s*(\S+) v0\.0\.0\b", gomod, re.M))
+    published = "v0." + tool.version.removeprefix("v1.")
+    pins: dict[str, Path | str] = {module: f"{module} {published}" for module in staging if module in required}
+    if not pins:
+        raise BuildError(f"no staging modules found in the go.mod of {tool.module}@{tool.version}")
+    return pins
