@@ -156,11 +156,15 @@ def env_entries(container: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def env_value(container: Mapping[str, Any], name: str) -> Any:
-    """The literal value of env var `name` (the last one wins, as in Kubernetes); None when unset."""
+    """The literal value of env var `name` (the last one wins, as in Kubernetes); None when unset.
+
+    An entry with neither `value` nor `valueFrom` sets the variable to the empty string, as Kubernetes does:
+    the provider drops `value: ""` (the field's zero value) before a policy sees the object, so the two
+    spellings must read alike."""
     value = None
     for item in env_entries(container):
         if item.get("name") == name:
-            value = item.get("value")
+            value = item.get("value", "" if "valueFrom" not in item else None)
     return value
 
 

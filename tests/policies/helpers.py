@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +100,26 @@ def run(policy: str, objects: list[Mapping[str, Any]], config: Mapping[str, Any]
     else:
         args = StackValidationArgs(resources, settings)
         spec.validate(args, lambda message, urn=None: found.append(Found(labels.get(urn or "", "(stack)"), message)))
+    if wrap is None:
+        record_seed(policy, objects, config, found)
     return found
+
+
+SEEDS_ENV = "FAASPLANE_POLICY_SEEDS"
+"""When set to a file, `run` appends every call and its findings there (one JSON object a line): the seeded
+violations the engine tier replays through the real CrossGuard pack."""
+
+
+def record_seed(policy: str, objects: list[Mapping[str, Any]], config: Mapping[str, Any] | None,
+                found: list[Found]) -> None:
+    target = os.environ.get(SEEDS_ENV)
+    if not target:
+        return
+    entry = {"test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0], "policy": policy,
+             "config": dict(config or {}), "objects": list(objects),
+             "found": [{"resource": f.resource, "message": f.message} for f in found]}
+    with open(target, "a") as out:
+        out.write(json.dumps(entry, default=str) + "\n")
 
 
 def messages(found: list[Found]) -> list[str]:

@@ -302,6 +302,14 @@ def test_gateway_auth_only_true_or_1_turns_it_on(dev: Objects, value: str) -> No
     assert run("gateway-auth", dev) == []
 
 
+def test_gateway_auth_an_entry_without_a_value_is_the_empty_string(dev: Objects) -> None:
+    """The provider drops `value: ""` before the pack sees the object: the bare entry reads as set to ''."""
+    container = dev.container(names.GATEWAY)
+    set_env(container, "basic_auth")
+    container["env"].append({"name": "basic_auth"})
+    assert run("gateway-auth", dev) == [Found(GATEWAY, f"container 'gateway' sets basic_auth='': {AUTH_OPEN}")]
+
+
 def test_gateway_auth_missing(prod: Objects) -> None:
     set_env(prod.container(names.GATEWAY), "basic_auth")
     assert run("gateway-auth", prod) == [Found(GATEWAY, f"container 'gateway' does not set basic_auth=true: {AUTH_OPEN}")]
