@@ -47,16 +47,16 @@ lint: sync ## ruff over the project
 	$(UV) run --frozen ruff check .
 
 render: sync ## offline render of STACK into OUT (no cluster, no Pulumi CLI)
-	$(PY) -m components.render --stack $(STACK) --out $(OUT)
+	$(PY) -m faasplane.components.render --stack $(STACK) --out $(OUT)
 
 review: render ## render STACK, then run the policy pack over it
-	$(PY) -m policies.check $(OUT) --config policies/config/$(STACK).json
+	$(PY) -m faasplane.policies.check $(OUT) --config policies/config/$(STACK).json
 
 function: sync ## scaffold functions/NAME from template LANG
 	@# LANG is also the locale variable: only a LANG given on the command line names a template.
 	@test -n "$(NAME)" -a "$(origin LANG)" = "command line" || \
 		{ echo "usage: make function NAME=<name> LANG=<template>" >&2; exit 2; }
-	env LANG=C.UTF-8 $(PY) -m components.new "$(NAME)" --lang "$(LANG)"
+	env LANG=C.UTF-8 $(PY) -m faasplane.components.new "$(NAME)" --lang "$(LANG)"
 
 bench: sync ## run the benchmarks (tables on stdout, JSON in benchmarks/results/)
 	$(PY) -m benchmarks.render

@@ -1,11 +1,10 @@
 """The faasplane Pulumi program: read the typed stack config, build the platform and its functions."""
 
 import pulumi
-
-from components.config import load_config
-from components.function import check_function_images
-from components.platform import Platform
-from functions import declare_functions
+from faasplane.components.config import load_config
+from faasplane.components.function import check_function_images
+from faasplane.components.platform import Platform
+from faasplane.functions import declare_functions
 
 config = load_config()
 platform = Platform("faasplane", config)

@@ -3,7 +3,7 @@
     python -m benchmarks.reaction [--json FILE]
 
 Runs the loopback harness of tests/loop (the double's gateway metrics, the real Prometheus and
-Alertmanager with the dev stack's rendered config and shortened intervals, `python -m scaler`) twice
+Alertmanager with the dev stack's rendered config and shortened intervals, `python -m faasplane.scaler`) twice
 in one run, once with SCALER_POLICY=openfaas and once with proportional, each on fresh processes. For
 each it reports the seconds from the step to the needed replica count, the replica-seconds of
 under-provisioning, the number of scale calls, and the configured pipeline bound (scrape + evaluation

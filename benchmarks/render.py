@@ -28,12 +28,12 @@ TARGET_MB_AT_100 = 300.0
 
 def measure(count: int) -> dict[str, float]:
     """Render the prod platform with `count` functions in this process; seconds and peak RSS."""
-    from components.config import load_config
-    from components.function import Function
-    from components.function_args import FunctionArgs, Scale
-    from components.mock_engine import run_program
-    from components.platform import Platform
-    from components.render import read_stack_config
+    from faasplane.components.config import load_config
+    from faasplane.components.function import Function
+    from faasplane.components.function_args import FunctionArgs, Scale
+    from faasplane.components.mock_engine import run_program
+    from faasplane.components.platform import Platform
+    from faasplane.components.render import read_stack_config
 
     config, secret_keys = read_stack_config("prod")
     config.update({"faasplane:edition": "pro", "faasplane:licenseKey": "benchmark-licence"})

@@ -1,4 +1,4 @@
-"""Benchmark of the scaler as a real process (`python -m scaler`) against the faas-provider double.
+"""Benchmark of the scaler as a real process (`python -m faasplane.scaler`) against the faas-provider double.
 
 Everything runs on loopback: the double as a process, the scaler as a process, and a small
 keep-alive HTTP/1.1 load generator in this process (raw asyncio streams, so the client's own

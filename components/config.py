@@ -14,6 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+from faasplane.components import names
+from faasplane.components.errors import UserError
+from faasplane.components.images import IMAGE_KEYS, is_image_reference
+from faasplane.components.quantities import is_quantity
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,11 +29,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-
-from components import names
-from components.errors import UserError
-from components.images import IMAGE_KEYS, is_image_reference
-from components.quantities import is_quantity
 
 # --- value types ---------------------------------------------------------------------------------
 
@@ -129,7 +128,7 @@ _SCALER_PROBE_ENV = {"SCALER_PROVIDER_URL": "http://gateway:8080"}
 @functools.cache
 def scaler_tunables() -> frozenset[str]:
     """Every `SCALER_*` variable the scaler reads, less the wired ones: asked of the scaler's own parser."""
-    from scaler.settings import Settings
+    from faasplane.scaler.settings import Settings
 
     seen: set[str] = set()
 
@@ -336,7 +335,7 @@ class Scaler(_Model):
                 raise ValueError(
                     f"env key {key!r} is not a scaler setting{suggestion}: expected one of {', '.join(sorted(tunable))}"
                 )
-        from scaler.settings import Settings, SettingsError
+        from faasplane.scaler.settings import Settings, SettingsError
 
         try:
             Settings.from_env({**_SCALER_PROBE_ENV, **self.env})

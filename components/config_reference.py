@@ -1,7 +1,7 @@
 """The configuration reference table, generated from the typed model so the README cannot drift.
 
-    python -m components.config_reference            # print the table
-    python -m components.config_reference --write README.md   # replace it between the markers
+    python -m faasplane.components.config_reference            # print the table
+    python -m faasplane.components.config_reference --write README.md   # replace it between the markers
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig, Resources
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-
-from components import names
-from components.config import PlatformConfig, Resources
 
 START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"
@@ -102,7 +101,7 @@ def replace_in(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.config_reference")
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.config_reference")
     parser.add_argument("--write", type=Path, help="replace the table in this Markdown file")
     args = parser.parse_args(argv)
     if args.write:

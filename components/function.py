@@ -28,18 +28,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-
-from components import build, function_templates, k8s, names
-from components.config import duration_seconds
-from components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts, as_text, is_int
-from components.function_errors import FunctionError, Problem, invalid
-from components.function_templates import Template, render_build_context, template
-from scaler import labels as scale_labels
+from faasplane.components import build, function_templates, k8s, names
+from faasplane.components.config import duration_seconds
+from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts, as_text, is_int
+from faasplane.components.function_errors import FunctionError, Problem, invalid
+from faasplane.components.function_templates import Template, render_build_context, template
+from faasplane.scaler import labels as scale_labels
 
 if TYPE_CHECKING:
     import pulumi_docker_build as docker_build
-
-    from components.config import PlatformConfig
+    from faasplane.components.config import PlatformConfig
 
 __all__ = [
     "Function",
@@ -163,7 +161,7 @@ _DECLARED: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDiction
 
 def check_function_images(platform: PlatformComponent) -> None:
     """Every `faasplane:functionImages` key names a function declared on `platform`: call it once all are declared."""
-    from components.config import ConfigError
+    from faasplane.components.config import ConfigError
 
     declared = _DECLARED.get(platform, [])
     unknown = sorted(set(platform.config.function_images) - set(declared))

@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-
-from components import names
-from components.config import Resources
-from components.formatting import format_number
-from components.function_errors import Problem, invalid
-from components.function_templates import available_templates, template
-from components.images import is_image_reference
-from components.quantities import quantity_value
-from scaler import labels as scale_labels
-from scaler.labels import MAX_TARGET
+from faasplane.components import names
+from faasplane.components.config import Resources
+from faasplane.components.formatting import format_number
+from faasplane.components.function_errors import Problem, invalid
+from faasplane.components.function_templates import available_templates, template
+from faasplane.components.images import is_image_reference
+from faasplane.components.quantities import quantity_value
+from faasplane.scaler import labels as scale_labels
+from faasplane.scaler.labels import MAX_TARGET
 
 WATCHDOG_TIMEOUT_ENV = {"read": "read_timeout", "write": "write_timeout", "exec": "exec_timeout"}
 """`Timeouts` field -> the watchdog's environment variable."""

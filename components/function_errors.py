@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.errors import UserError
+from faasplane.components.errors import UserError
 
 
 @dataclass(frozen=True)

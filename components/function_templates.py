@@ -12,10 +12,9 @@ from typing import Any
 
 import jinja2
 import yaml
-
-from components import build, k8s
-from components.function_errors import Problem
-from components.images import TEMPLATE_IMAGES
+from faasplane.components import build, k8s
+from faasplane.components.function_errors import Problem
+from faasplane.components.images import TEMPLATE_IMAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -6,9 +6,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-
-from components import k8s, names
-from components.config import MISSING_ADMIN_PASSWORD, ConfigError, PlatformConfig, go_duration
+from faasplane.components import k8s, names
+from faasplane.components.config import MISSING_ADMIN_PASSWORD, ConfigError, PlatformConfig, go_duration
 
 PROVIDER_URL = f"http://127.0.0.1:{names.PROVIDER_PORT}/"
 """faas-netes runs in the gateway pod and is reached over loopback, as the chart does."""

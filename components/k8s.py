@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.config import Resources
+from faasplane.components.config import Resources
 
 NON_ROOT_UID = 10001
 """The default numeric user for our own images and for images that do not pin one."""

@@ -14,10 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-
-from components import names
-from components.config import Alertmanager, AlertRule, PlatformConfig, Prometheus
-from components.formatting import format_number
+from faasplane.components import names
+from faasplane.components.config import Alertmanager, AlertRule, PlatformConfig, Prometheus
+from faasplane.components.formatting import format_number
 
 PROMETHEUS_FILE = "prometheus.yml"
 RULES_FILE = "rules.yml"

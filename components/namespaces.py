@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-
-from components import names
-from components.config import PlatformConfig
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig
 
 RESTRICTED = "restricted"
 BASELINE = "baseline"

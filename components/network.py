@@ -6,9 +6,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-
-from components import k8s, names
-from components.config import PlatformConfig
+from faasplane.components import k8s, names
+from faasplane.components.config import PlatformConfig
 
 DEFAULT_DENY = "default-deny-ingress"
 

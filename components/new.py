@@ -1,6 +1,6 @@
 """Scaffold a function from a template's handler skeleton, as `faas-cli new` does.
 
-    python -m components.new NAME --lang LANG [--dir DIR]
+    python -m faasplane.components.new NAME --lang LANG [--dir DIR]
 
 creates `DIR/NAME/` (default `functions/NAME/`) from `components/templates/LANG/skeleton/` (files ending
 `.j2` rendered with jinja2), with a handler test, and prints the declaration to add to
@@ -14,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from components import build
-from components.function_args import name_problem
-from components.function_templates import available_templates, render_template_file, template
+from faasplane.components import build
+from faasplane.components.function_args import name_problem
+from faasplane.components.function_templates import available_templates, render_template_file, template
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
@@ -64,7 +64,7 @@ def declaration(name: str, lang: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.new", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.new", description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="function name (a DNS-1123 label starting with a letter)")
     parser.add_argument("--lang", required=True, help=f"template: {', '.join(available_templates())}")
     parser.add_argument("--dir", type=Path, default=FUNCTIONS_DIR, help="where to create NAME/ (default: functions/)")

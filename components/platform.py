@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pulumi
-
-from components import names
-from components.alertmanager import Alertmanager
-from components.config import PlatformConfig
-from components.gateway import Gateway
-from components.images import resolve_images
-from components.namespaces import Namespaces
-from components.network import NetworkPolicies
-from components.prometheus import Prometheus
-from components.queue import Queue
-from components.scaler import ScalerService
+from faasplane.components import names
+from faasplane.components.alertmanager import Alertmanager
+from faasplane.components.config import PlatformConfig
+from faasplane.components.gateway import Gateway
+from faasplane.components.images import resolve_images
+from faasplane.components.namespaces import Namespaces
+from faasplane.components.network import NetworkPolicies
+from faasplane.components.prometheus import Prometheus
+from faasplane.components.queue import Queue
+from faasplane.components.scaler import ScalerService
 
 
 class Platform(pulumi.ComponentResource):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-
-from components import k8s as blocks
-from components import names
-from components.config import PlatformConfig
-from components.monitoring_config import PROMETHEUS_FILE, RULES_FILE, dump, prometheus_config, rules_data
-from components.workload import deployment_and_service
+from faasplane.components import k8s as blocks
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig
+from faasplane.components.monitoring_config import PROMETHEUS_FILE, RULES_FILE, dump, prometheus_config, rules_data
+from faasplane.components.workload import deployment_and_service
 
 CONFIG_DIR = "/etc/prometheus"
 DATA_DIR = "/prometheus"

@@ -6,9 +6,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-
-from components import k8s, names
-from components.config import PlatformConfig, go_duration
+from faasplane.components import k8s, names
+from faasplane.components.config import PlatformConfig, go_duration
 
 NATS_STORE_DIR = "/var/lib/nats"
 """Where NATS keeps its file store (CE `--store file`) or its JetStream store (Pro)."""

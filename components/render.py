@@ -1,6 +1,6 @@
 """Offline render: run the stack's program under the mock engine and write what it would deploy.
 
-    python -m components.render --stack dev --out DIR
+    python -m faasplane.components.render --stack dev --out DIR
 
 writes `DIR/manifests/<namespace or _cluster>/<kind>-<name>.yaml` (one file per Kubernetes object,
 exactly the inputs Pulumi would send, secret values redacted) and the monitoring configuration
@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from components import names
-from components.mock_engine import REDACTED, Rendered, run_program
+from faasplane.components import names
+from faasplane.components.mock_engine import REDACTED, Rendered, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
@@ -128,7 +127,7 @@ def write_render(rendered: Rendered, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         help="override one config value, e.g. --set 'faasplane:prometheus={scrapeInterval: 1s}'",
     )
     args = parser.parse_args(argv)
-    from components.errors import UserError
+    from faasplane.components.errors import UserError
 
     overrides: dict[str, Any] = {}
     for item in args.set:

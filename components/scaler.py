@@ -8,20 +8,15 @@ of the scaler's code rolls its Deployment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
-
-from components import k8s as blocks
-from components import monitoring_config, names
-from components.build import build_image
-from components.config import PlatformConfig
-from components.images import TEMPLATE_IMAGES
-from components.workload import deployment_and_service
-
-if TYPE_CHECKING:
-    pass
+from faasplane.components import k8s as blocks
+from faasplane.components import monitoring_config, names
+from faasplane.components.build import build_image
+from faasplane.components.config import ConfigError, PlatformConfig
+from faasplane.components.images import TEMPLATE_IMAGES
+from faasplane.components.workload import deployment_and_service
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "scaler" / "Dockerfile"
@@ -83,6 +78,14 @@ class ScalerService(pulumi.ComponentResource):
             self.image = None
             self.image_reference = pulumi.Output.from_input(settings.image)
         else:
+            missing = [part for part in BUILD_INCLUDE if not (REPO_ROOT / part).exists()]
+            if missing:
+                raise ConfigError([
+                    f"{names.PROJECT}:scaler.image: not set, and the scaler cannot be built here: its build context "
+                    f"is the faasplane repository ({', '.join(missing)} missing under {REPO_ROOT}, as in an "
+                    "installed package); build the image from the repository (scaler/Dockerfile) and set its "
+                    "reference"
+                ])
             password = pulumi.Output.secret(config.registry_password) if config.registry_password else None
             self.image, self.image_reference = build_image(
                 f"{name}-image",

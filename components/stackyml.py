@@ -1,6 +1,6 @@
 """Read faas-cli `stack.yml` files into typed function declarations.
 
-    python -m components.stackyml check FILE [--edition ce|pro]
+    python -m faasplane.components.stackyml check FILE [--edition ce|pro]
 
 prints one line per function, `NAME IMAGE min=N max=N`, and exits 0; or prints
 `FILE: functions.NAME.KEY: message` for each error on stderr and exits 2. Warnings (keys faas-cli
@@ -36,13 +36,18 @@ from typing import Any
 
 import pulumi
 import yaml
-
-from components.errors import UserError
-from components.function import Function, PlatformComponent, PlatformRef, default_max_replicas, edition_problems
-from components.function_args import WATCHDOG_TIMEOUT_ENV, FunctionArgs, ResourceSpec, Scale, Timeouts
-from components.function_errors import Problem, show
-from components.names import EDITION_PRO
-from scaler import labels as scale_labels
+from faasplane.components.errors import UserError
+from faasplane.components.function import (
+    Function,
+    PlatformComponent,
+    PlatformRef,
+    default_max_replicas,
+    edition_problems,
+)
+from faasplane.components.function_args import WATCHDOG_TIMEOUT_ENV, FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function_errors import Problem, show
+from faasplane.components.names import EDITION_PRO
+from faasplane.scaler import labels as scale_labels
 
 PROVIDERS = ("openfaas", "faas")
 VERSIONS = ("1.0",)
@@ -481,7 +486,8 @@ def summary(declaration: FunctionDeclaration, edition: str | None = None) -> str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.stackyml", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.stackyml",
+                                     description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a stack.yml and list its functions")
     check.add_argument("file", help="the stack.yml to check")

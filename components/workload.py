@@ -7,8 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-
-from components import k8s
+from faasplane.components import k8s
 
 
 def deployment_and_service(

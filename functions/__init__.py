@@ -1,6 +1,6 @@
 """The functions `__main__.py` deploys onto the platform, and the example handlers they are built from.
 
-Add a function with `python -m components.new NAME --lang LANG` (or `make function NAME=... LANG=...`),
+Add a function with `python -m faasplane.components.new NAME --lang LANG` (or `make function NAME=... LANG=...`),
 then declare it here.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.function import Function, FunctionArgs, PlatformComponent, PlatformRef, Scale, Timeouts
+from faasplane.components.function import Function, FunctionArgs, PlatformComponent, PlatformRef, Scale, Timeouts
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent
 

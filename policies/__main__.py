@@ -1,21 +1,12 @@
 """The faasplane policy pack for the Pulumi CLI: `pulumi preview --policy-pack policies`.
 
-Pulumi runs this file as `__main__` with only this directory on `sys.path`, so the project root is
-added first to import `policies.rules` (and the `components` facts it uses). Constructing `PolicyPack`
-starts the analyzer's gRPC server and blocks for ever: it happens only when run as `__main__`; importing
-this module (`policies.__main__`) only gives `build_policies()`.
+The CLI runs this file as `__main__` in the project's virtualenv (PulumiPolicy.yaml: toolchain uv), where the
+`faasplane` package is installed. Constructing `PolicyPack` starts the analyzer's gRPC server and blocks for
+ever: it happens only when run as `__main__`; importing this module only gives `build_policies()`.
 """
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pulumi_policy import EnforcementLevel, Policy, PolicyPack  # noqa: E402
-
-from policies import rules  # noqa: E402
+from faasplane.policies import rules
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
 
 def build_policies() -> list[Policy]:

@@ -1,8 +1,8 @@
 """Run the policy pack over an offline render, without the Pulumi CLI or a cluster.
 
-    python -m policies.check DIR [--config FILE]
+    python -m faasplane.policies.check DIR [--config FILE]
 
-DIR is a directory written by `python -m components.render` (`DIR/manifests/<namespace>/<kind>-<name>.yaml`,
+DIR is a directory written by `python -m faasplane.components.render` (`DIR/manifests/<namespace>/<kind>-<name>.yaml`,
 one object per file). Every manifest becomes the resource Pulumi would hand the policies: its type
 `kubernetes:<group or core>/<version>:<Kind>` and its camelCase object as props. The same validators as
 the pack (`policies.rules`) run over them, with the same configuration file format as
@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from faasplane.components import names
+from faasplane.policies import kube
+from faasplane.policies.rules import PACK_NAME, POLICIES, PolicySpec
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -34,10 +37,6 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
-
-from components import names
-from policies import kube
-from policies.rules import PACK_NAME, POLICIES, PolicySpec
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -100,10 +99,12 @@ def as_resource(obj: Mapping[str, Any], stack: str = "render") -> PolicyResource
 def load_render(directory: Path) -> list[PolicyResource]:
     """Every manifest under `DIR/manifests` as a policy resource, in a stable order."""
     if not directory.is_dir():
-        raise InputError(f"{directory}: not a directory (expected the output of python -m components.render)")
+        raise InputError(f"{directory}: not a directory (expected the output of python -m faasplane.components.render)")
     manifests = directory / MANIFESTS
     if not manifests.is_dir():
-        raise InputError(f"{directory}: no {MANIFESTS}/ directory (expected the output of python -m components.render)")
+        raise InputError(
+            f"{directory}: no {MANIFESTS}/ directory (expected the output of python -m faasplane.components.render)"
+        )
     files = sorted(p for p in manifests.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise InputError(f"{manifests}: no manifests (*.yaml)")
@@ -331,9 +332,9 @@ def run(directory: Path, config_path: Path | None = None, out: Any = None) -> in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m policies.check", description=__doc__.split("\n\n")[0],
+        prog="python -m faasplane.policies.check", description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("directory", type=Path, metavar="DIR", help="output of python -m components.render")
+    parser.add_argument("directory", type=Path, metavar="DIR", help="output of python -m faasplane.components.render")
     parser.add_argument(
         "--config", type=Path, metavar="FILE",
         help="policy pack config (same JSON as pulumi preview --policy-pack-config), e.g. policies/config/prod.json",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from components import names
+from faasplane.components import names
 
 TYPE_PREFIX = "kubernetes:"
 CORE_GROUP = "core"

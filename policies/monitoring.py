@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from components import names
-from components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
-from policies import kube
-from policies.stack import Obj, Stack, parse_yaml
+from faasplane.components import names
+from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
+from faasplane.policies import kube
+from faasplane.policies.stack import Obj, Stack, parse_yaml
 
 
 def has_basic_auth(http_config: Any) -> bool:

@@ -8,7 +8,7 @@ Every validator has the pulumi-policy signature `fn(args, report_violation)`:
   the offending resource as the second argument of `report_violation` (none for the stack as a whole).
 
 The same functions run under the Pulumi CLI (`policies/__main__.py` builds the `PolicyPack` from
-`POLICIES`) and offline over a render (`python -m policies.check`). Nothing in this module starts the
+`POLICIES`) and offline over a render (`python -m faasplane.policies.check`). Nothing in this module starts the
 policy server. Facts shared with the platform (names, ports, labels, limits) are imported from
 `components.names`, `components.monitoring_config`, `components.images` and `scaler.labels`.
 """
@@ -24,6 +24,12 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from faasplane.components import names
+from faasplane.components.images import CE_IMAGES, PRO_IMAGES
+from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
+from faasplane.policies import kube, monitoring
+from faasplane.policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
+from faasplane.scaler import labels as scale_labels
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -34,13 +40,6 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-
-from components import names
-from components.images import CE_IMAGES, PRO_IMAGES
-from components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
-from policies import kube, monitoring
-from policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
-from scaler import labels as scale_labels
 
 ReportViolation = Callable[..., None]
 

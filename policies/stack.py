@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-
-from components import names
-from policies import kube
+from faasplane.components import names
+from faasplane.policies import kube
 
 
 @dataclass(frozen=True)

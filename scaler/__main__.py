@@ -1,4 +1,4 @@
-"""`python -m scaler`: validate the environment, then serve with uvicorn until SIGTERM.
+"""`python -m faasplane.scaler`: validate the environment, then serve with uvicorn until SIGTERM.
 
 On SIGTERM uvicorn stops accepting connections and lets in-flight webhooks finish for up to
 SCALER_SHUTDOWN_TIMEOUT seconds before the background loops are cancelled.
@@ -10,8 +10,8 @@ import sys
 
 
 def main() -> int:
-    from scaler import logs
-    from scaler.settings import Settings, SettingsError
+    from faasplane.scaler import logs
+    from faasplane.scaler.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env()
@@ -21,8 +21,7 @@ def main() -> int:
     logs.configure(settings.log_level)
 
     import uvicorn
-
-    from scaler.app import create_app
+    from faasplane.scaler.app import create_app
 
     config = uvicorn.Config(
         create_app(settings),

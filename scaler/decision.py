@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from scaler.labels import MIN_ZERO_DURATION_SECONDS, ScaleSpec
+from faasplane.scaler.labels import MIN_ZERO_DURATION_SECONDS, ScaleSpec
 
 FIRING = "firing"
 RESOLVED = "resolved"

@@ -14,16 +14,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
-from scaler import decision as rules
-from scaler.alerts import Alert, FunctionRef, Notification
-from scaler.decision import Decision, Limits
-from scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, ScaleSpec, parse_scale_labels
-from scaler.load import LoadSnapshot, LoadSource
-from scaler.logs import log_event
-from scaler.metrics import ScalerMetrics
-from scaler.provider import FunctionInfo, FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
-from scaler.settings import POLICY_OPENFAAS, Settings
-from scaler.state import Delivery, DeliveryKey, FunctionState, ScalerState
+from faasplane.scaler import decision as rules
+from faasplane.scaler.alerts import Alert, FunctionRef, Notification
+from faasplane.scaler.decision import Decision, Limits
+from faasplane.scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, ScaleSpec, parse_scale_labels
+from faasplane.scaler.load import LoadSnapshot, LoadSource
+from faasplane.scaler.logs import log_event
+from faasplane.scaler.metrics import ScalerMetrics
+from faasplane.scaler.provider import FunctionInfo, FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
+from faasplane.scaler.settings import POLICY_OPENFAAS, Settings
+from faasplane.scaler.state import Delivery, DeliveryKey, FunctionState, ScalerState
 
 # A payload naming at least this many functions of one namespace reads them with one list call
 # instead of one GET each (a 1,000-alert payload then costs 1 list + the scale calls).

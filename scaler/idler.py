@@ -21,14 +21,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
-from scaler import decision as rules
-from scaler.alerts import FunctionRef
-from scaler.decision import Decision, IdleFacts
-from scaler.engine import Scaler
-from scaler.labels import TYPE_CAPACITY, ScaleSpec
-from scaler.logs import log_event
-from scaler.provider import FunctionInfo, FunctionNotFound, ProviderError
-from scaler.state import FunctionState
+from faasplane.scaler import decision as rules
+from faasplane.scaler.alerts import FunctionRef
+from faasplane.scaler.decision import Decision, IdleFacts
+from faasplane.scaler.engine import Scaler
+from faasplane.scaler.labels import TYPE_CAPACITY, ScaleSpec
+from faasplane.scaler.logs import log_event
+from faasplane.scaler.provider import FunctionInfo, FunctionNotFound, ProviderError
+from faasplane.scaler.state import FunctionState
 
 KNOWN_FUNCTIONS_QUERY = "count by (function_name) (gateway_service_count)"
 

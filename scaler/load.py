@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
-
-from scaler.labels import TYPE_CAPACITY, TYPE_RPS
-from scaler.metrics import ScalerMetrics
+from faasplane.scaler.labels import TYPE_CAPACITY, TYPE_RPS
+from faasplane.scaler.metrics import ScalerMetrics
 
 DEFAULT_RATE_WINDOW = 30.0
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
-
-from scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
-from scaler.metrics import ScalerMetrics
+from faasplane.scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
+from faasplane.scaler.metrics import ScalerMetrics
 
 _TRANSIENT_4XX = frozenset({401, 403, 408, 429})
 # Deadline of the readiness check: below the kubelet's default probe timeout (1 s), so /readyz

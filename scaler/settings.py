@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scaler.alerts import is_valid_name
-from scaler.decision import UP_ADDEND, UP_FACTOR
-from scaler.labels import parse_duration
+from faasplane.scaler.alerts import is_valid_name
+from faasplane.scaler.decision import UP_ADDEND, UP_FACTOR
+from faasplane.scaler.labels import parse_duration
 
 POLICY_PROPORTIONAL = "proportional"
 POLICY_OPENFAAS = "openfaas"

@@ -12,8 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scaler.alerts import Alert, FunctionRef
-from scaler.decision import History
+from faasplane.scaler.alerts import Alert, FunctionRef
+from faasplane.scaler.decision import History
 
 MAX_TRACKED_ALERTS = 50_000
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from faasplane.components import names
 
-from components import names
 from scripts import tools
 from scripts.tools.build import built_binary
 from scripts.tools.pins import load as load_pins
@@ -63,8 +63,8 @@ def prebuilt_reference(registry: str, repository: str) -> str:
 
 def declared_functions(stack: str) -> list[str]:
     """The functions the program declares for `stack` (asked of the offline render, which runs the program)."""
-    from components.function import TYPE
-    from components.render import render_stack
+    from faasplane.components.function import TYPE
+    from faasplane.components.render import render_stack
 
     return [resource.name for resource in render_stack(stack).of_type(TYPE)]
 
@@ -221,7 +221,7 @@ class EngineStack(Workspace):
 
     def stack_config(self) -> tuple[dict[str, Any], list[str]]:
         """The generated stack file's `config:` and the keys of the repository file's encrypted values."""
-        from components.render import StackFileError, read_stack_config
+        from faasplane.components.render import StackFileError, read_stack_config
 
         try:
             config, encrypted = read_stack_config(self.stack)

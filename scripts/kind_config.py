@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from components import names
-from components.config import PlatformConfig, parse_config
-from components.render import read_stack_config
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig, parse_config
+from faasplane.components.render import read_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.images import resolve_images  # noqa: E402
-from components.render import read_stack_config  # noqa: E402
+from faasplane.components.images import resolve_images  # noqa: E402
+from faasplane.components.render import read_stack_config  # noqa: E402
 
 
 def resolve_digest(reference: str) -> str:

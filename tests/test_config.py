@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-
-from components.config import ConfigError, PlatformConfig, duration_seconds, go_duration, load_config, parse_config
-from components.mock_engine import run_program
-from components.render import read_stack_config
+from faasplane.components.config import (
+    ConfigError,
+    PlatformConfig,
+    duration_seconds,
+    go_duration,
+    load_config,
+    parse_config,
+)
+from faasplane.components.mock_engine import run_program
+from faasplane.components.render import read_stack_config
 
 PASSWORD = "an-admin-password-of-the-test"
 
@@ -166,7 +172,7 @@ def test_numbers_written_where_text_is_expected_are_taken_as_text() -> None:
 
 
 def test_scaler_tunables_are_what_the_scaler_reads_less_the_wiring() -> None:
-    from components.config import SCALER_WIRED, scaler_tunables
+    from faasplane.components.config import SCALER_WIRED, scaler_tunables
 
     assert {"SCALER_UP_PERIOD", "SCALER_DOWN_PERIOD", "SCALER_UP_FACTOR", "SCALER_RATE_WINDOW"} <= scaler_tunables()
     assert not scaler_tunables() & SCALER_WIRED

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from faasplane.components import names
+from faasplane.components.mock_engine import Rendered
+from faasplane.components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path
 
-from components import names
-from components.mock_engine import Rendered
-from components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path
 from tests.monitoring import tools
 from tests.validation import schema_errors
 
@@ -76,7 +76,7 @@ def test_outputs(rendered_stacks: dict[str, Rendered]) -> None:
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "components.render", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "faasplane.components.render", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 

@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from components import names
-from components.images import CE_IMAGES
-from components.mock_engine import Rendered
-from components.render import RENDER_ADMIN_PASSWORD
+from faasplane.components import names
+from faasplane.components.images import CE_IMAGES
+from faasplane.components.mock_engine import Rendered
+from faasplane.components.render import RENDER_ADMIN_PASSWORD
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 

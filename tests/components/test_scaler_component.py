@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from faasplane.components import monitoring_config as mc
+from faasplane.components import names
+from faasplane.components.config import ConfigError, PlatformConfig, parse_config
+from faasplane.components.mock_engine import SECRET_SIG, Rendered
+from faasplane.components.scaler import REPO_ROOT, ScalerService, scaler_env
 
-from components import monitoring_config as mc
-from components import names
-from components.config import ConfigError, PlatformConfig, parse_config
-from components.mock_engine import SECRET_SIG, Rendered
-from components.scaler import REPO_ROOT, ScalerService, scaler_env
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.objects import env
@@ -66,9 +66,9 @@ def test_image_is_built_from_the_repository_and_referenced_by_digest(stack: str)
 
 
 def test_image_tag_follows_the_scaler_sources_only() -> None:
-    from components.build import content_hash
-    from components.images import TEMPLATE_IMAGES
-    from components.scaler import BUILD_INCLUDE
+    from faasplane.components.build import content_hash
+    from faasplane.components.images import TEMPLATE_IMAGES
+    from faasplane.components.scaler import BUILD_INCLUDE
 
     rendered, _ = build(CONFIGS["dev"])
     [image] = rendered.of_type(IMAGE_TYPE)
@@ -142,7 +142,7 @@ def test_scaler_env_adds_tuning_but_cannot_rewire_the_scaler() -> None:
 @pytest.mark.parametrize("name", CONFIGS)
 def test_the_scaler_accepts_its_environment(name: str, tmp_path: Path) -> None:
     """The variables are the ones scaler/settings.py reads, with values it accepts."""
-    settings = pytest.importorskip("scaler.settings", reason="the scaler package is not in this checkout")
+    settings = pytest.importorskip("faasplane.scaler.settings", reason="the scaler package is not in this checkout")
     password = tmp_path / "password"
     password.write_text("secret")
     variables = {

@@ -112,7 +112,7 @@ def managed(
 def scaler_process(
     env: Mapping[str, str], log_path: Path, *, port: int | None = None
 ) -> Iterator[tuple[str, ManagedProcess]]:
-    """`python -m scaler` with `env` (SCALER_LISTEN is set here); yields (base URL, process)."""
+    """`python -m faasplane.scaler` with `env` (SCALER_LISTEN is set here); yields (base URL, process)."""
     port = port or free_port()
     full_env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("SCALER_")},
@@ -121,7 +121,7 @@ def scaler_process(
         "SCALER_LISTEN": f"127.0.0.1:{port}",
     }
     url = f"http://127.0.0.1:{port}"
-    with managed([sys.executable, "-m", "scaler"], log_path, env=full_env) as process:
+    with managed([sys.executable, "-m", "faasplane.scaler"], log_path, env=full_env) as process:
         wait_http(f"{url}/healthz", process)
         yield url, process
 

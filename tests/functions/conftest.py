@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
-from components.function_templates import TEMPLATES_DIR
+from faasplane.components.function_templates import TEMPLATES_DIR
 
 
 def load_index():

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
-
-from components.config import parse_config
-from components.function import Function, PlatformRef
-from components.mock_engine import Rendered, run_program
+from faasplane.components.config import parse_config
+from faasplane.components.function import Function, PlatformRef
+from faasplane.components.mock_engine import Rendered, run_program
 
 PLATFORM_STACK = "organization/faasplane/dev"
 

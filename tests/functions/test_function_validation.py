@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from faasplane.components import function_templates
+from faasplane.components.errors import UserError
+from faasplane.components.function import Function
+from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function_errors import FunctionError
+from faasplane.functions import FUNCTIONS_DIR
 
-from components import function_templates
-from components.errors import UserError
-from components.function import Function
-from components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
-from components.function_errors import FunctionError
-from functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
 
 REF = "ghcr.io/acme/fn:1.0"
@@ -218,7 +218,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_nothing_is_registered_when_a_declaration_is_invalid():
-    from components.mock_engine import run_program
+    from faasplane.components.mock_engine import run_program
 
     def program():
         platform = platform_ref()
@@ -303,7 +303,7 @@ def test_every_wrong_type_is_reported_at_once_with_the_other_problems():
     ("7ns", 7),
 ])
 def test_go_durations(text, nanoseconds):
-    from components.function_args import format_go_duration, parse_go_duration
+    from faasplane.components.function_args import format_go_duration, parse_go_duration
 
     assert parse_go_duration(text) == nanoseconds
     assert parse_go_duration(format_go_duration(nanoseconds)) == nanoseconds
@@ -312,14 +312,14 @@ def test_go_durations(text, nanoseconds):
 @pytest.mark.parametrize("text", ["", "10", "1.5", "s", ".s", "1H", "1d", "-1s", "+1s", " 1s", "1s ", "1 s", "1m 5s",
                                   "3000000h"])
 def test_not_go_durations(text):
-    from components.function_args import parse_go_duration
+    from faasplane.components.function_args import parse_go_duration
 
     with pytest.raises(ValueError):
         parse_go_duration(text)
 
 
 def test_zero_duration_at_the_floor_is_accepted():
-    from scaler import labels as scale_labels
+    from faasplane.scaler import labels as scale_labels
 
     assert scale_labels.MIN_ZERO_DURATION_SECONDS == 60
     for value in ("1m", "60s", "1h"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unittest
 
-from functions.hello import handler, test_handler
+from faasplane.functions.hello import handler, test_handler
 
 
 def test_the_handler_tests_the_image_build_runs_pass():

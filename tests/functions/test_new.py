@@ -1,4 +1,4 @@
-"""The scaffold: `python -m components.new NAME --lang LANG` creates a handler that the template accepts."""
+"""The scaffold: `python -m faasplane.components.new NAME --lang LANG` creates a handler that the template accepts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import unittest
 from pathlib import Path
 
 import pytest
+from faasplane.components import function_templates, new
+from faasplane.components.function import Function
+from faasplane.components.function_args import FunctionArgs
+from faasplane.components.function_templates import available_templates, template
 
-from components import function_templates, new
-from components.function import Function
-from components.function_args import FunctionArgs
-from components.function_templates import available_templates, template
 from tests.functions.helpers import objects, platform_ref, render
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -100,7 +100,7 @@ def test_prints_the_declaration(tmp_path, capsys):
 
 def test_command_line_exit_codes(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "components.new", *args, "--dir", str(tmp_path)], cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "faasplane.components.new", *args, "--dir", str(tmp_path)], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
 
     assert run("hi", "--lang", "python3-http").returncode == 0

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from components import formatting, function_args, function_errors, monitoring_config, stackyml
-from components.config import AlertRule
+from faasplane.components import formatting, function_args, function_errors, monitoring_config, stackyml
+from faasplane.components.config import AlertRule
 
 
 @pytest.mark.parametrize(("value", "text"), [(2, "2"), (2.0, "2"), (0.5, "0.5"), (1e-07, "1e-07"), (1e9, "1000000000")])

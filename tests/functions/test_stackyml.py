@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from faasplane.components import function_templates, stackyml
+from faasplane.components.function_args import ResourceSpec, Scale, Timeouts
+from faasplane.components.stackyml import StackYmlError, parse, repository_of
+from faasplane.functions import FUNCTIONS_DIR
 
-from components import function_templates, stackyml
-from components.function_args import ResourceSpec, Scale, Timeouts
-from components.stackyml import StackYmlError, parse, repository_of
-from functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
 
 HERE = Path(__file__).resolve().parent
@@ -227,7 +227,7 @@ def test_check_with_edition(capsys, tmp_path):
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "components.stackyml", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "faasplane.components.stackyml", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )
 

@@ -6,8 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-
-from functions import FUNCTIONS_DIR
+from faasplane.functions import FUNCTIONS_DIR
 
 GO = shutil.which("go")
 

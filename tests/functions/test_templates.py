@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from components import k8s
-from components.function_templates import available_templates, render_build_context, template
-from components.images import TEMPLATE_IMAGES
-from functions import FUNCTIONS_DIR
+from faasplane.components import k8s
+from faasplane.components.function_templates import available_templates, render_build_context, template
+from faasplane.components.images import TEMPLATE_IMAGES
+from faasplane.functions import FUNCTIONS_DIR
 
 BUILT = {"python3-http": FUNCTIONS_DIR / "hello", "golang-middleware": FUNCTIONS_DIR / "sum"}
 

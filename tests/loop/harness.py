@@ -8,7 +8,7 @@ Prometheus and Alertmanager run with the configuration rendered for the dev stac
 functions (`components.monitoring_config`) fed with the stack's config plus interval overrides, and
 only the addresses pointed at loopback. `check_against_render` proves it: it renders the dev stack
 with the same overrides and asserts that the two differ in exactly the address fields. The scaler
-runs as `python -m scaler` with the environment of the rendered scaler Deployment, again with only
+runs as `python -m faasplane.scaler` with the environment of the rendered scaler Deployment, again with only
 addresses and credential paths rewritten (plus the knobs a caller passes).
 
 Load model. The double's gateway metrics carry the offered load: every request is served (the double
@@ -43,12 +43,12 @@ from typing import Any
 
 import httpx
 import yaml
+from faasplane.components import monitoring_config as mc
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig, duration_seconds, parse_config
+from faasplane.components.render import read_stack_config, render_stack
+from faasplane.scaler import labels as scale_labels
 
-from components import monitoring_config as mc
-from components import names
-from components.config import PlatformConfig, duration_seconds, parse_config
-from components.render import read_stack_config, render_stack
-from scaler import labels as scale_labels
 from tests.doubles.faas_provider import DoubleFunction
 from tests.doubles.processes import ManagedProcess, free_port, managed, scaler_process, wait_http
 

@@ -1,5 +1,5 @@
 """Alert-driven scaling end to end on loopback: the double's gateway metrics, the real Prometheus and
-Alertmanager with the dev stack's rendered configuration, and `python -m scaler` with the dev stack's
+Alertmanager with the dev stack's rendered configuration, and `python -m faasplane.scaler` with the dev stack's
 rendered environment (see tests/loop/harness.py for what is rewritten and why).
 
 One function gets a load step while a second stays idle. The busy one must reach what the load needs,
@@ -15,9 +15,9 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from faasplane.components import monitoring_config as mc
+from faasplane.components.config import duration_seconds
 
-from components import monitoring_config as mc
-from components.config import duration_seconds
 from tests.loop import harness
 from tests.loop.harness import LoopFunction, running_loop
 

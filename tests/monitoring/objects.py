@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from components.config import Resources
-from components.mock_engine import Rendered, run_program
+from faasplane.components.config import Resources
+from faasplane.components.mock_engine import Rendered, run_program
 
 
 def render(build: Callable[[], Any]) -> Rendered:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import names
-from components.config import AlertRule, PlatformConfig, parse_config
-from components.render import read_stack_config
+from faasplane.components import names
+from faasplane.components.config import AlertRule, PlatformConfig, parse_config
+from faasplane.components.render import read_stack_config
 
 STACKS = ("dev", "prod")
 

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from components import monitoring_config
-from components.config import AlertRule, duration_seconds
-from components.formatting import format_number
+from faasplane.components import monitoring_config
+from faasplane.components.config import AlertRule, duration_seconds
+from faasplane.components.formatting import format_number
 
 TOOL_TIMEOUT = 60
 

@@ -9,11 +9,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from faasplane.components.mock_engine import Rendered
+from faasplane.policies import check, kube
+from faasplane.policies.rules import BY_NAME
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs
-
-from components.mock_engine import Rendered
-from policies import check, kube
-from policies.rules import BY_NAME
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from faasplane.components import names
+from faasplane.components.mock_engine import Rendered
+from faasplane.policies import check
+from faasplane.policies.rules import PACK_NAME, build_policies
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
-
-from components import names
-from components.mock_engine import Rendered
-from policies import check
-from policies.rules import PACK_NAME, build_policies
 
 from .helpers import Objects, set_env
 

@@ -1,4 +1,4 @@
-"""`python -m policies.check DIR [--config FILE]` over real renders: the mapping to Pulumi's resources, the
+"""`python -m faasplane.policies.check DIR [--config FILE]` over real renders: the mapping to Pulumi's resources, the
 table, the exit codes (0 clean, 1 mandatory violation, 2 bad input) and the config file handling."""
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from components import names
-from components.mock_engine import Rendered
-from components.render import ROOT, object_path, write_render
-from policies import check
-from policies.rules import POLICIES
+from faasplane.components import names
+from faasplane.components.mock_engine import Rendered
+from faasplane.components.render import ROOT, object_path, write_render
+from faasplane.policies import check
+from faasplane.policies.rules import POLICIES
 
 CONFIG_DIR = ROOT / "policies" / "config"
 GATEWAY_MANIFEST = Path("manifests") / names.CONTROL_PLANE_NAMESPACE / f"deployment-{names.GATEWAY}.yaml"
@@ -49,7 +48,7 @@ def break_gateway_auth(render: Path) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "policies.check", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "faasplane.policies.check", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 
@@ -212,8 +211,8 @@ def test_make_review_keeps_the_contract() -> None:
         pytest.skip("make is not installed")
     result = subprocess.run(["make", "-n", "review", "STACK=prod"], cwd=ROOT, capture_output=True, text=True,
                             check=True)
-    assert "-m components.render --stack prod --out build/render/prod" in result.stdout
-    assert "-m policies.check build/render/prod --config policies/config/prod.json" in result.stdout
+    assert "-m faasplane.components.render --stack prod --out build/render/prod" in result.stdout
+    assert "-m faasplane.policies.check build/render/prod --config policies/config/prod.json" in result.stdout
 
 
 def test_a_crashing_validator_exits_3_never_0(dev_render: Path, monkeypatch: pytest.MonkeyPatch,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from components import names
-from components.config import AlertRule
-from components.monitoring_config import scaling_rule
-from policies import kube, monitoring
-from policies.rules import looks_secret, name_words
+from faasplane.components import names
+from faasplane.components.config import AlertRule
+from faasplane.components.monitoring_config import scaling_rule
+from faasplane.policies import kube, monitoring
+from faasplane.policies.rules import looks_secret, name_words
 
 
 @pytest.mark.parametrize(

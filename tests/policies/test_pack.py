@@ -11,10 +11,9 @@ from typing import Any
 import pulumi_policy
 import pytest
 import yaml
+from faasplane.components.render import ROOT
+from faasplane.policies.rules import POLICIES
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy
-
-from components.render import ROOT
-from policies.rules import POLICIES
 
 PACK_DIR = ROOT / "policies"
 EXPECTED = [
@@ -59,7 +58,7 @@ def test_the_pack_imports_the_project_from_a_bare_interpreter() -> None:
 
 
 def test_importing_main_only_defines_the_policy_list() -> None:
-    from policies.__main__ import build_policies
+    from faasplane.policies.__main__ import build_policies
 
     policies = build_policies()
     assert [
@@ -85,7 +84,7 @@ def test_running_the_pack_as_pulumi_does_registers_every_policy(monkeypatch: pyt
 
 
 def test_the_policies_validate_with_the_same_functions_the_check_runs() -> None:
-    from policies.__main__ import build_policies
+    from faasplane.policies.__main__ import build_policies
 
     for policy, spec in zip(build_policies(), POLICIES, strict=True):
         assert policy.name == spec.name

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
+from faasplane.components import names
+from faasplane.components.mock_engine import REDACTED
+from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE
+from faasplane.policies import kube
+from faasplane.policies.rules import BY_NAME, DEFAULT_TLS_ANNOTATIONS
+from faasplane.scaler import labels as scale
 from pulumi_policy.proxy import unknown_checking_proxy
-
-from components import names
-from components.mock_engine import REDACTED
-from components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE
-from policies import kube
-from policies.rules import BY_NAME, DEFAULT_TLS_ANNOTATIONS
-from scaler import labels as scale
 
 from .helpers import Found, Objects, messages, run, set_env
 

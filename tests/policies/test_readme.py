@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from components.render import ROOT
-from policies.rules import POLICIES
+from faasplane.components.render import ROOT
+from faasplane.policies.rules import POLICIES
 
 README = (ROOT / "policies" / "README.md").read_text()
 
@@ -36,5 +36,5 @@ def test_the_policy_table_matches_the_pack() -> None:
 
 def test_both_ways_of_running_are_documented() -> None:
     assert "pulumi preview --stack prod --policy-pack policies --policy-pack-config policies/config/prod.json" in README
-    assert "python -m policies.check build/render/prod --config policies/config/prod.json" in README
+    assert "python -m faasplane.policies.check build/render/prod --config policies/config/prod.json" in README
     assert "make review STACK=prod" in README

@@ -9,11 +9,10 @@ and the test beside it makes sure nothing else fails.
 from __future__ import annotations
 
 import pytest
-
-from components import names
-from components.mock_engine import Rendered
-from components.render import ROOT
-from policies import check
+from faasplane.components import names
+from faasplane.components.mock_engine import Rendered
+from faasplane.components.render import ROOT
+from faasplane.policies import check
 
 CONFIG_DIR = ROOT / "policies" / "config"
 

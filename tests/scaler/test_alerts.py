@@ -3,8 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-
-from scaler.alerts import (
+from faasplane.scaler.alerts import (
     FunctionRef,
     PayloadError,
     parse_notification,

@@ -3,11 +3,8 @@
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from scaler import decision as rules
-from scaler.decision import (
+from faasplane.scaler import decision as rules
+from faasplane.scaler.decision import (
     Decision,
     History,
     IdleFacts,
@@ -20,7 +17,9 @@ from scaler.decision import (
     decide_resolved,
     desired_from_load,
 )
-from scaler.labels import ScaleSpec
+from faasplane.scaler.labels import ScaleSpec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CE = ScaleSpec(min=1, max=5, factor=10)
 LIMITS = Limits(cap=None, up_period=15.0, down_period=15.0, fallback_step_interval=20.0)

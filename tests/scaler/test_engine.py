@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from scaler.alerts import FunctionRef, parse_notification
-from scaler.engine import Scaler
-from scaler.provider import FunctionInfo, FunctionNotFound
-from scaler.settings import Settings
+from faasplane.scaler.alerts import FunctionRef, parse_notification
+from faasplane.scaler.engine import Scaler
+from faasplane.scaler.provider import FunctionInfo, FunctionNotFound
+from faasplane.scaler.settings import Settings
 
 from .conftest import FakeClock, StaticLoad, firing
 

@@ -10,14 +10,13 @@ import re
 
 import httpx
 import pytest
+from faasplane.scaler.alerts import FunctionRef, split_function_name
+from faasplane.scaler.app import create_app
+from faasplane.scaler.engine import Scaler
+from faasplane.scaler.provider import FunctionInfo, FunctionNotFound
+from faasplane.scaler.settings import Settings
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from scaler.alerts import FunctionRef, split_function_name
-from scaler.app import create_app
-from scaler.engine import Scaler
-from scaler.provider import FunctionInfo, FunctionNotFound
-from scaler.settings import Settings
 
 from .conftest import FakeClock
 

@@ -1,9 +1,8 @@
 """The label keys, defaults and parsers shared with the Pulumi components."""
 
 import pytest
-
-from scaler import labels
-from scaler.labels import ScaleSpec, format_duration, label_problems, parse_duration, parse_scale_labels
+from faasplane.scaler import labels
+from faasplane.scaler.labels import ScaleSpec, format_duration, label_problems, parse_duration, parse_scale_labels
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The real Alertmanager (Debian `prometheus-alertmanager`) posting to `python -m scaler` with
+"""The real Alertmanager (Debian `prometheus-alertmanager`) posting to `python -m faasplane.scaler` with
 real basic auth, and the scaler scaling the faas-provider double. Loopback only."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import yaml
+from faasplane.scaler.labels import SCALE_DOWN_WINDOW, SCALE_MAX
 
-from scaler.labels import SCALE_DOWN_WINDOW, SCALE_MAX
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
 

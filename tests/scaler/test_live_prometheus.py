@@ -1,5 +1,5 @@
 """Real Prometheus scraping the double's gateway metrics every second; the scaler's load queries
-and a load-based decision of `python -m scaler` on top. Loopback only."""
+and a load-based decision of `python -m faasplane.scaler` on top. Loopback only."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 import yaml
+from faasplane.scaler.labels import SCALE_MAX, SCALE_TARGET, SCALE_TARGET_PROPORTION, SCALE_TYPE
+from faasplane.scaler.load import PrometheusLoad
 
-from scaler.labels import SCALE_MAX, SCALE_TARGET, SCALE_TARGET_PROPORTION, SCALE_TYPE
-from scaler.load import PrometheusLoad
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
 

@@ -1,4 +1,4 @@
-"""`python -m scaler` as a process: JSON logs, and graceful shutdown that lets in-flight webhooks finish."""
+"""`python -m faasplane.scaler` as a process: JSON logs, and graceful shutdown that lets in-flight webhooks finish."""
 
 from __future__ import annotations
 

@@ -7,11 +7,10 @@ import time
 
 import httpx
 import pytest
-
-from scaler.alerts import FunctionRef
-from scaler.load import LoadSnapshot, PrometheusLoad, parse_vector
-from scaler.metrics import ScalerMetrics
-from scaler.provider import FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
+from faasplane.scaler.alerts import FunctionRef
+from faasplane.scaler.load import LoadSnapshot, PrometheusLoad, parse_vector
+from faasplane.scaler.metrics import ScalerMetrics
+from faasplane.scaler.provider import FunctionNotFound, ProviderClient, ProviderError, ProviderRefused
 
 pytestmark = pytest.mark.anyio
 

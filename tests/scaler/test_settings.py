@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from faasplane.scaler.settings import Settings, SettingsError
 
-from scaler.settings import Settings, SettingsError
 from tests.doubles.processes import REPO_ROOT
 
 BASE = {"SCALER_PROVIDER_URL": "http://gateway.openfaas:8080/"}
@@ -121,7 +121,7 @@ def test_empty_password_file_is_refused(tmp_path):
 
 def test_the_process_exits_at_start_with_the_message():
     env = {"PATH": "/usr/bin:/bin", "SCALER_PROVIDER_URL": "http://x", "SCALER_POLICY": "fast"}
-    done = subprocess.run([sys.executable, "-m", "scaler"], env=env, cwd=REPO_ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "faasplane.scaler"], env=env, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=30)
     assert done.returncode == 2
     assert "SCALER_POLICY: expected proportional or openfaas, got 'fast'" in done.stderr

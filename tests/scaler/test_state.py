@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scaler.alerts import Alert, FunctionRef
-from scaler.state import ScalerState
+from faasplane.scaler.alerts import Alert, FunctionRef
+from faasplane.scaler.state import ScalerState
 
 T1 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 T2 = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
@@ -50,7 +50,7 @@ def test_without_starts_at_episodes_cannot_be_told_apart():
 
 
 def test_the_memory_is_bounded(monkeypatch):
-    monkeypatch.setattr("scaler.state.MAX_TRACKED_ALERTS", 3)
+    monkeypatch.setattr("faasplane.scaler.state.MAX_TRACKED_ALERTS", 3)
     state = seen(*(alert("resolved", T1, fingerprint=f"f{i}") for i in range(5)))
     assert not state.is_stale(alert("firing", T1, fingerprint="f0"))  # forgotten, oldest first
     assert state.is_stale(alert("firing", T1, fingerprint="f4"))
