@@ -1,6 +1,7 @@
 """The faasplane Pulumi program: read the typed stack config, build the platform and its functions."""
 
 import pulumi
+
 from faasplane.components.config import load_config
 from faasplane.components.function import check_function_images
 from faasplane.components.platform import Platform

@@ -14,10 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from faasplane.components import names
-from faasplane.components.errors import UserError
-from faasplane.components.images import IMAGE_KEYS, is_image_reference
-from faasplane.components.quantities import is_quantity
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +25,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from faasplane.components import names
+from faasplane.components.errors import UserError
+from faasplane.components.images import IMAGE_KEYS, is_image_reference
+from faasplane.components.quantities import is_quantity
 
 # --- value types ---------------------------------------------------------------------------------
 

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from faasplane.components import names
-from faasplane.components.config import PlatformConfig, Resources
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig, Resources
 
 START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as kubernetes
+
 from faasplane.components import build, function_templates, k8s, names
 from faasplane.components.config import duration_seconds
 from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts, as_text, is_int
@@ -37,6 +38,7 @@ from faasplane.scaler import labels as scale_labels
 
 if TYPE_CHECKING:
     import pulumi_docker_build as docker_build
+
     from faasplane.components.config import PlatformConfig
 
 __all__ = [
@@ -347,7 +349,7 @@ class Function(pulumi.ComponentResource):
         handler = Path(args.handler)  # type: ignore[arg-type]
         context = handler
         if tmpl.render_context:
-            context = render_build_context(name, tmpl, handler, function_templates.BUILD_DIR / name)
+            context = render_build_context(name, tmpl, handler, function_templates.build_dir() / name)
         repository = args.image or name
         build_args = {k: as_text(v) for k, v in args.build_args.items()}
         return build.build_image(

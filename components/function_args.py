@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+
 from faasplane.components import names
 from faasplane.components.config import Resources
 from faasplane.components.formatting import format_number

@@ -12,15 +12,27 @@ from typing import Any
 
 import jinja2
 import yaml
+
 from faasplane.components import build, k8s
 from faasplane.components.function_errors import Problem
 from faasplane.components.images import TEMPLATE_IMAGES
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-BUILD_DIR = ROOT / "build" / "functions"
-"""Where build contexts are rendered: one stable directory per function, so an unchanged handler gives
-the same content hash (same tag, same digest, no rollout)."""
+BUILD_DIR: Path | None = None
+"""Where build contexts are rendered, one stable directory per function (so an unchanged handler gives the
+same content hash: same tag, same digest, no rollout). None: `build/functions` beside the Pulumi project's
+Pulumi.yaml, whichever project uses the toolkit."""
+
+
+def build_dir() -> Path:
+    """`BUILD_DIR`, or `build/functions` under the running Pulumi project's root (the working directory when
+    there is no Pulumi project, as under the mocks)."""
+    if BUILD_DIR is not None:
+        return BUILD_DIR
+    import pulumi
+
+    root = pulumi.get_root_directory() if hasattr(pulumi, "get_root_directory") else None
+    return Path(root or Path.cwd()).resolve() / "build" / "functions"
 
 
 @dataclass(frozen=True)

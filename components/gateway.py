@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
+
 from faasplane.components import k8s, names
 from faasplane.components.config import MISSING_ADMIN_PASSWORD, ConfigError, PlatformConfig, go_duration
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from faasplane.components import names
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from faasplane.components import names
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key Pulumi uses to mark a serialized secret value."""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+
 from faasplane.components import names
 from faasplane.components.config import Alertmanager, AlertRule, PlatformConfig, Prometheus
 from faasplane.components.formatting import format_number

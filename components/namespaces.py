@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+
 from faasplane.components import names
 from faasplane.components.alertmanager import Alertmanager
 from faasplane.components.config import PlatformConfig

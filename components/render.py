@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from faasplane.components import names
 from faasplane.components.mock_engine import REDACTED, Rendered, run_program
 

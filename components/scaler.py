@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
+
 from faasplane.components import k8s as blocks
 from faasplane.components import monitoring_config, names
 from faasplane.components.build import build_image

@@ -36,6 +36,7 @@ from typing import Any
 
 import pulumi
 import yaml
+
 from faasplane.components.errors import UserError
 from faasplane.components.function import (
     Function,

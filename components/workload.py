@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
+
 from faasplane.components import k8s
 
 

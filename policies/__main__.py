@@ -5,8 +5,9 @@ The CLI runs this file as `__main__` in the project's virtualenv (PulumiPolicy.y
 ever: it happens only when run as `__main__`; importing this module only gives `build_policies()`.
 """
 
-from faasplane.policies import rules
 from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+
+from faasplane.policies import rules
 
 
 def build_policies() -> list[Policy]:

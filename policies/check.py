@@ -26,9 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from faasplane.components import names
-from faasplane.policies import kube
-from faasplane.policies.rules import PACK_NAME, POLICIES, PolicySpec
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -37,6 +34,10 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
+
+from faasplane.components import names
+from faasplane.policies import kube
+from faasplane.policies.rules import PACK_NAME, POLICIES, PolicySpec
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1

@@ -24,12 +24,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from faasplane.components import names
-from faasplane.components.images import CE_IMAGES, PRO_IMAGES
-from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
-from faasplane.policies import kube, monitoring
-from faasplane.policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
-from faasplane.scaler import labels as scale_labels
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -40,6 +34,13 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+from faasplane.components import names
+from faasplane.components.images import CE_IMAGES, PRO_IMAGES
+from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
+from faasplane.policies import kube, monitoring
+from faasplane.policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
+from faasplane.scaler import labels as scale_labels
 
 ReportViolation = Callable[..., None]
 

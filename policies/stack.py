@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
 from faasplane.components import names
 from faasplane.policies import kube
 

@@ -21,6 +21,7 @@ def main() -> int:
     logs.configure(settings.log_level)
 
     import uvicorn
+
     from faasplane.scaler.app import create_app
 
     config = uvicorn.Config(

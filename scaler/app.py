@@ -25,6 +25,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from faasplane.scaler.alerts import PayloadError, parse_notification
 from faasplane.scaler.engine import FAILED, Scaler
 from faasplane.scaler.idler import Idler
@@ -33,10 +38,6 @@ from faasplane.scaler.logs import log_event, request_id
 from faasplane.scaler.metrics import CONTENT_TYPE, ScalerMetrics
 from faasplane.scaler.provider import ProviderClient
 from faasplane.scaler.settings import Settings
-from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

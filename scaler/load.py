@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
+
 from faasplane.scaler.labels import TYPE_CAPACITY, TYPE_RPS
 from faasplane.scaler.metrics import ScalerMetrics
 

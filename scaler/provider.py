@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+
 from faasplane.scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
 from faasplane.scaler.metrics import ScalerMetrics
 

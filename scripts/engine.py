@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from faasplane.components import names
 
+from faasplane.components import names
 from scripts import tools
 from scripts.tools.build import built_binary
 from scripts.tools.pins import load as load_pins

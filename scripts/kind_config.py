@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig, parse_config
 from faasplane.components.render import read_stack_config

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import render_stack
-
 from tests.tiers import TierReport
 
 

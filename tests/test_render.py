@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from faasplane.components import names
 from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path
-
 from tests.monitoring import tools
 from tests.validation import schema_errors
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import pulumi
 import pytest
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.alertmanager import Alertmanager
 from faasplane.components.config import PlatformConfig, parse_config
 from faasplane.components.images import resolve_images
 from faasplane.components.mock_engine import Rendered
-
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.validation import schema_errors

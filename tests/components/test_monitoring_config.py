@@ -7,6 +7,7 @@ import re
 
 import pytest
 import yaml
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import Alertmanager, AlertRule, Prometheus, parse_config

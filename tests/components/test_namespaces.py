@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from faasplane.components import names
 from faasplane.components.config import parse_config
 from faasplane.components.mock_engine import run_program
 from faasplane.components.namespaces import Namespaces
-
 from tests.validation import schema_errors
 
 

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+
 from faasplane.components import k8s, names
 from faasplane.components.config import parse_config
 from faasplane.components.images import resolve_images
 from faasplane.components.mock_engine import Rendered, run_program
 from faasplane.components.queue import Queue
-
 from tests.objects import env, matches, objects, one, pod
 from tests.validation import schema_errors
 

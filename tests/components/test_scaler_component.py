@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import ConfigError, PlatformConfig, parse_config
 from faasplane.components.mock_engine import SECRET_SIG, Rendered
 from faasplane.components.scaler import REPO_ROOT, ScalerService, scaler_env
-
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.objects import env

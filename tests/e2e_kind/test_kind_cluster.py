@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from faasplane.components import names
 from faasplane.scaler import labels
-
 from scripts import kind_config
 
 ROOT = Path(__file__).resolve().parents[2]

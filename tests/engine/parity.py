@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 import yaml
+
 from faasplane.components.mock_engine import REDACTED
 from faasplane.components.render import render_stack
-
 from scripts.engine import EngineStack
 
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from faasplane.components.render import ROOT
 from faasplane.policies import check, kube
 from faasplane.policies.rules import BY_NAME
-
 from scripts.engine import EngineStack, Workspace
 from tests.engine import parity
 from tests.policies.helpers import SEEDS_ENV

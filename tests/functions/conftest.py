@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from faasplane.components.function_templates import TEMPLATES_DIR
 
 

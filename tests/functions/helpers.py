@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+
 from faasplane.components.config import parse_config
 from faasplane.components.function import Function, PlatformRef
 from faasplane.components.mock_engine import Rendered, run_program

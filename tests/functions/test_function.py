@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
+
 from faasplane.components import build, function_templates, names
 from faasplane.components import function as function_module
 from faasplane.components.config import ConfigError
@@ -18,7 +19,6 @@ from faasplane.components.images import TEMPLATE_IMAGES
 from faasplane.components.mock_engine import REDACTED, normalize, run_program
 from faasplane.functions import FUNCTIONS_DIR, declare_functions
 from faasplane.scaler import labels as scale_labels
-
 from tests.functions.helpers import PLATFORM_STACK, FakePlatform, objects, platform_ref, render
 from tests.validation import schema_errors
 

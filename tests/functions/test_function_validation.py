@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import function_templates
 from faasplane.components.errors import UserError
 from faasplane.components.function import Function
 from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
 from faasplane.components.function_errors import FunctionError
 from faasplane.functions import FUNCTIONS_DIR
-
 from tests.functions.helpers import objects, platform_ref, render
 
 REF = "ghcr.io/acme/fn:1.0"

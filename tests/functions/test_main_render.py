@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import function_templates, names
 from faasplane.components.render import render_stack
-
 from tests.validation import schema_errors
 
 

@@ -9,11 +9,11 @@ import unittest
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import function_templates, new
 from faasplane.components.function import Function
 from faasplane.components.function_args import FunctionArgs
 from faasplane.components.function_templates import available_templates, template
-
 from tests.functions.helpers import objects, platform_ref, render
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import formatting, function_args, function_errors, monitoring_config, stackyml
 from faasplane.components.config import AlertRule
 

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import function_templates, stackyml
 from faasplane.components.function_args import ResourceSpec, Scale, Timeouts
 from faasplane.components.stackyml import StackYmlError, parse, repository_of
 from faasplane.functions import FUNCTIONS_DIR
-
 from tests.functions.helpers import objects, platform_ref, render
 
 HERE = Path(__file__).resolve().parent

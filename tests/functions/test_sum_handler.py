@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from faasplane.functions import FUNCTIONS_DIR
 
 GO = shutil.which("go")

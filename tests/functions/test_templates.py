@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import k8s
 from faasplane.components.function_templates import available_templates, render_build_context, template
 from faasplane.components.images import TEMPLATE_IMAGES

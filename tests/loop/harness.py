@@ -43,12 +43,12 @@ from typing import Any
 
 import httpx
 import yaml
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig, duration_seconds, parse_config
 from faasplane.components.render import read_stack_config, render_stack
 from faasplane.scaler import labels as scale_labels
-
 from tests.doubles.faas_provider import DoubleFunction
 from tests.doubles.processes import ManagedProcess, free_port, managed, scaler_process, wait_http
 

@@ -15,9 +15,9 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components.config import duration_seconds
-
 from tests.loop import harness
 from tests.loop.harness import LoopFunction, running_loop
 

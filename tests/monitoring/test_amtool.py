@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig
-
 from tests.monitoring import tools
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from faasplane.components import monitoring_config as mc
 from faasplane.components.config import AlertRule, Prometheus
-
 from tests.monitoring import tools
 from tests.monitoring.stacks import PROD_LIKE_RULE, STACKS, pro_config, stack_config
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from faasplane.components import monitoring_config
 from faasplane.components.config import AlertRule, duration_seconds
 from faasplane.components.formatting import format_number

@@ -9,10 +9,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+
 from faasplane.components.mock_engine import Rendered
 from faasplane.policies import check, kube
 from faasplane.policies.rules import BY_NAME
-from pulumi_policy import ResourceValidationArgs, StackValidationArgs
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from faasplane.components import names
-from faasplane.components.mock_engine import Rendered
-from faasplane.policies import check
-from faasplane.policies.rules import PACK_NAME, build_policies
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from faasplane.components import names
+from faasplane.components.mock_engine import Rendered
+from faasplane.policies import check
+from faasplane.policies.rules import PACK_NAME, build_policies
 
 from .helpers import Objects, set_env
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from faasplane.components import names
 from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import ROOT, object_path, write_render

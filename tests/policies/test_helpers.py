@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from faasplane.components import names
 from faasplane.components.config import AlertRule
 from faasplane.components.monitoring_config import scaling_rule

@@ -11,9 +11,10 @@ from typing import Any
 import pulumi_policy
 import pytest
 import yaml
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy
+
 from faasplane.components.render import ROOT
 from faasplane.policies.rules import POLICIES
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy
 
 PACK_DIR = ROOT / "policies"
 EXPECTED = [

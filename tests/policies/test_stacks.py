@@ -9,6 +9,7 @@ and the test beside it makes sure nothing else fails.
 from __future__ import annotations
 
 import pytest
+
 from faasplane.components import names
 from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import ROOT

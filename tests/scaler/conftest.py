@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+
 from faasplane.scaler.app import create_app
 from faasplane.scaler.engine import Scaler
 from faasplane.scaler.labels import SCALE_MAX, SCALE_MIN
 from faasplane.scaler.metrics import ScalerMetrics
 from faasplane.scaler.provider import ProviderClient
 from faasplane.scaler.settings import Settings
-
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 
 

@@ -7,10 +7,10 @@ import json
 import logging
 
 import pytest
+
 from faasplane.scaler.app import run_periodically
 from faasplane.scaler.labels import SCALE_MAX
 from faasplane.scaler.metrics import ScalerMetrics
-
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port
 

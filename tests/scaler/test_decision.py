@@ -3,6 +3,9 @@
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from faasplane.scaler import decision as rules
 from faasplane.scaler.decision import (
     Decision,
@@ -18,8 +21,6 @@ from faasplane.scaler.decision import (
     desired_from_load,
 )
 from faasplane.scaler.labels import ScaleSpec
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 CE = ScaleSpec(min=1, max=5, factor=10)
 LIMITS = Limits(cap=None, up_period=15.0, down_period=15.0, fallback_step_interval=20.0)

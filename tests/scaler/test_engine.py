@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from faasplane.scaler.alerts import FunctionRef, parse_notification
 from faasplane.scaler.engine import Scaler
 from faasplane.scaler.provider import FunctionInfo, FunctionNotFound

@@ -10,13 +10,14 @@ import re
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
 from faasplane.scaler.alerts import FunctionRef, split_function_name
 from faasplane.scaler.app import create_app
 from faasplane.scaler.engine import Scaler
 from faasplane.scaler.provider import FunctionInfo, FunctionNotFound
 from faasplane.scaler.settings import Settings
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
 from .conftest import FakeClock
 

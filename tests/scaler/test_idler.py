@@ -8,9 +8,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from faasplane.scaler.idler import Idler
 from faasplane.scaler.labels import SCALE_ZERO, SCALE_ZERO_DURATION
-
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 
 from .conftest import FakeClock, StaticLoad, firing, harness

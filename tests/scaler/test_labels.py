@@ -1,6 +1,7 @@
 """The label keys, defaults and parsers shared with the Pulumi components."""
 
 import pytest
+
 from faasplane.scaler import labels
 from faasplane.scaler.labels import ScaleSpec, format_duration, label_problems, parse_duration, parse_scale_labels
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import yaml
-from faasplane.scaler.labels import SCALE_DOWN_WINDOW, SCALE_MAX
 
+from faasplane.scaler.labels import SCALE_DOWN_WINDOW, SCALE_MAX
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
 

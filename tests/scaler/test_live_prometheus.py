@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 import yaml
+
 from faasplane.scaler.labels import SCALE_MAX, SCALE_TARGET, SCALE_TARGET_PROPORTION, SCALE_TYPE
 from faasplane.scaler.load import PrometheusLoad
-
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
 

@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+
 from faasplane.scaler.alerts import FunctionRef
 from faasplane.scaler.load import LoadSnapshot, PrometheusLoad, parse_vector
 from faasplane.scaler.metrics import ScalerMetrics

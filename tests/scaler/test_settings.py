@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from faasplane.scaler.settings import Settings, SettingsError
 
+from faasplane.scaler.settings import Settings, SettingsError
 from tests.doubles.processes import REPO_ROOT
 
 BASE = {"SCALER_PROVIDER_URL": "http://gateway.openfaas:8080/"}
