@@ -24,8 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a file: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a file: import from the repository, not from benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import yaml  # noqa: E402
 

@@ -4,7 +4,9 @@
 
 Runs the loopback harness of tests/loop (the double's gateway metrics, the real Prometheus and
 Alertmanager with the dev stack's rendered config and shortened intervals, `python -m faasplane.scaler`) twice
-in one run, once with SCALER_POLICY=openfaas and once with proportional, each on fresh processes. For
+in one run, once with SCALER_POLICY=openfaas and once with proportional, each on fresh processes; and that
+for the deployed Prometheus/Alertmanager versions (make tools) and the system's (Debian's) side by side,
+where both are there (`--monitoring`). For
 each it reports the seconds from the step to the needed replica count, the replica-seconds of
 under-provisioning, the number of scale calls, and the configured pipeline bound (scrape + evaluation
 + for + group_wait). Target: proportional reaches the need at least 4x sooner than openfaas, and
@@ -20,13 +22,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.loop import harness
-from tests.loop.harness import Call, LoopFunction, running_loop
+if __package__ in (None, ""):  # run as a file: import from the repository, not from benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from scripts.tools import BUILT, SYSTEM, SYSTEM_NAMES, Located, locate, missing_message  # noqa: E402
+from scripts.tools import bin_dir as tools_bin  # noqa: E402
+from tests.loop import harness  # noqa: E402
+from tests.loop.harness import Call, LoopFunction, running_loop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "reaction.json"
@@ -72,13 +80,14 @@ def overprovisioned(points: list[tuple[float, int]], need: int, horizon: float) 
     return total
 
 
-def run_policy(policy: str, log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_policy(policy: str, binaries: dict[str, Located], log_dir: Path | None = None,
+               extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     busy = busy_function()
     idle = LoopFunction("idle", CAPACITY_RPS, min=1, max=MAX_REPLICAS)
     need = busy.need(STEP * CAPACITY_RPS)
     env: dict[str, str | None] = {**(extra_env or {}), "SCALER_POLICY": policy, "SCALER_MAX_REPLICAS_CAP": None}
     workdir = None if log_dir is None else log_dir / policy
-    with running_loop([busy, idle], scaler_env=env, workdir=workdir) as loop:
+    with running_loop([busy, idle], scaler_env=env, workdir=workdir, binaries=binaries) as loop:
         loop.set_load("busy", CAPACITY_RPS)
         settled = loop.observe("busy", SETTLE_S, poll=0.5)
         if loop.calls("busy") or any(replicas != busy.min for _, replicas in settled):
@@ -113,27 +122,13 @@ def run_policy(policy: str, log_dir: Path | None = None, extra_env: dict[str, st
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.reaction", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write results here (default {DEFAULT_JSON})")
-    parser.add_argument("--logs", type=Path, help="keep each run's configs and process logs under this directory")
-    parser.add_argument("--scaler-env", action="append", default=[], metavar="SCALER_X=VALUE",
-                        help="an extra scaler setting for both runs (e.g. a knob under evaluation)")
-    args = parser.parse_args(argv)
-    extra_env: dict[str, str] = {}
-    for item in args.scaler_env:
-        key, sep, value = item.partition("=")
-        if not sep or not key.startswith("SCALER_") or key in ("SCALER_POLICY", "SCALER_MAX_REPLICAS_CAP"):
-            parser.error(f"--scaler-env {item!r}: expected SCALER_X=VALUE (not the policy or the cap)")
-        extra_env[key] = value
-
-    results = {policy: run_policy(policy, args.logs, extra_env) for policy in POLICIES}
+def measure(binaries: dict[str, Located], log_dir: Path | None, extra_env: dict[str, str]) -> dict[str, Any]:
+    """Both policies on fresh processes with these Prometheus and Alertmanager binaries."""
+    results = {policy: run_policy(policy, binaries, log_dir, extra_env) for policy in POLICIES}
     bound = results["proportional"].pop("_bound")
     config = results["proportional"].pop("_config")
     results["openfaas"].pop("_bound")
     results["openfaas"].pop("_config")
-    busy = busy_function()
-    need = busy.need(STEP * CAPACITY_RPS)
     slow, fast = results["openfaas"]["time_to_target_s"], results["proportional"]["time_to_target_s"]
     speedup = None if not slow or not fast else round(slow / fast, 2)
     notes = []
@@ -144,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             "base + 4) by default), and each further decision waits for the next "
             "Alertmanager notification (repeat_interval), the same cadence that paces openfaas's +1 steps"
         )
-    report: dict[str, Any] = {
+    return {
+        "monitoring": {name: {"version": located.version, "origin": located.origin, "path": str(located.path)}
+                       for name, located in binaries.items()},
         "pipeline_bound_s": bound,
         "openfaas": results["openfaas"],
         "proportional": results["proportional"],
@@ -156,6 +153,68 @@ def main(argv: list[str] | None = None) -> int:
             "proportional_within_bound_met": fast is not None and fast <= BOUND_FACTOR_TARGET * bound,
             "notes": notes,
         },
+        "_config": config,
+    }
+
+
+def monitoring_sets(which: str) -> dict[str, dict[str, Located]]:
+    """The Prometheus/Alertmanager pairs to compare: the deployed versions (make tools) and the system's."""
+    sets: dict[str, dict[str, Located]] = {}
+    if which in ("deployed", "both"):
+        built = {name: locate(name, allow_system=False) for name in ("prometheus", "alertmanager")}
+        if all(located is not None and located.origin == BUILT for located in built.values()):
+            sets["deployed"] = built  # type: ignore[assignment]
+    if which in ("system", "both"):
+        system = {name: _system(name) for name in ("prometheus", "alertmanager")}
+        if all(system.values()):
+            sets["system"] = system  # type: ignore[assignment]
+    return sets
+
+
+def _system(name: str) -> Located | None:
+    for candidate in SYSTEM_NAMES.get(name, (name,)):
+        found = shutil.which(candidate)
+        if found and not found.startswith(str(tools_bin())):
+            return Located(name, Path(found), SYSTEM)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reaction", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write results here (default {DEFAULT_JSON})")
+    parser.add_argument("--logs", type=Path, help="keep each run's configs and process logs under this directory")
+    parser.add_argument("--monitoring", choices=["deployed", "system", "both"], default="both",
+                        help="which Prometheus/Alertmanager to run: the deployed versions built by make tools, "
+                             "the system's (Debian's), or both side by side (default; what is there)")
+    parser.add_argument("--scaler-env", action="append", default=[], metavar="SCALER_X=VALUE",
+                        help="an extra scaler setting for both runs (e.g. a knob under evaluation)")
+    args = parser.parse_args(argv)
+    extra_env: dict[str, str] = {}
+    for item in args.scaler_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("SCALER_") or key in ("SCALER_POLICY", "SCALER_MAX_REPLICAS_CAP"):
+            parser.error(f"--scaler-env {item!r}: expected SCALER_X=VALUE (not the policy or the cap)")
+        extra_env[key] = value
+    sets = monitoring_sets(args.monitoring)
+    if not sets:
+        print(f"error: the reaction benchmark needs Prometheus and Alertmanager: "
+              f"{missing_message(['prometheus', 'alertmanager'])}", file=sys.stderr)
+        return 2
+
+    runs: dict[str, dict[str, Any]] = {}
+    for label, binaries in sets.items():
+        versions = ", ".join(located.describe() for located in binaries.values())
+        print(f"== {label}: {versions}", flush=True)
+        log_dir = None if args.logs is None else args.logs / label
+        runs[label] = measure(binaries, log_dir, extra_env)
+    config = next(iter(runs.values())).pop("_config")
+    for run in runs.values():
+        run.pop("_config", None)
+    busy = busy_function()
+    need = busy.need(STEP * CAPACITY_RPS)
+    bound = next(iter(runs.values()))["pipeline_bound_s"]
+    report: dict[str, Any] = {
+        "runs": runs,
         "setup": {
             "load_rps_before": CAPACITY_RPS,
             "load_rps_after": STEP * CAPACITY_RPS,
@@ -188,23 +247,27 @@ def main(argv: list[str] | None = None) -> int:
           f"(scrape {config.prometheus.gateway_scrape_interval} + eval {config.prometheus.evaluation_interval} "
           f"+ for {config.alert_rule.for_} + group_wait {config.alertmanager.group_wait}), "
           f"repeat_interval {config.alertmanager.repeat_interval}")
-    header = (
-        f"{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}{'over (rep-s)':>14}{'calls':>7}"
-    )
+    header = (f"{'monitoring':<28}{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}"
+              f"{'over (rep-s)':>14}{'calls':>7}")
     print(header)
     print("-" * len(header))
-    for policy in POLICIES:
-        row = results[policy]
-        to_need = "never" if row["time_to_target_s"] is None else f"{row['time_to_target_s']:.1f}"
-        first = "-" if row["first_scale_s"] is None else f"{row['first_scale_s']:.1f}"
-        print(f"{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
-              f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7}")
-    target = report["target"]
-    print(f"speedup {speedup}x (target >= {SPEEDUP_TARGET:g}x: {'met' if target['speedup_met'] else 'NOT met'}); "
-          f"proportional {fast}s vs 2 x bound = {BOUND_FACTOR_TARGET * bound:g}s "
-          f"({'met' if target['proportional_within_bound_met'] else 'NOT met'})")
-    for note in notes:
-        print(f"note: {note}")
+    for label, run in runs.items():
+        versions = f"{label} (P {run['monitoring']['prometheus']['version']}, " \
+                   f"AM {run['monitoring']['alertmanager']['version']})"
+        for policy in POLICIES:
+            row = run[policy]
+            to_need = "never" if row["time_to_target_s"] is None else f"{row['time_to_target_s']:.1f}"
+            first = "-" if row["first_scale_s"] is None else f"{row['first_scale_s']:.1f}"
+            print(f"{versions:<28}{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
+                  f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7}")
+    for label, run in runs.items():
+        target = run["target"]
+        fast = run["proportional"]["time_to_target_s"]
+        print(f"{label}: speedup {target['speedup']}x (target >= {SPEEDUP_TARGET:g}x: "
+              f"{'met' if target['speedup_met'] else 'NOT met'}); proportional {fast}s vs 2 x bound = "
+              f"{BOUND_FACTOR_TARGET * bound:g}s ({'met' if target['proportional_within_bound_met'] else 'NOT met'})")
+        for note in target["notes"]:
+            print(f"note: {note}")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

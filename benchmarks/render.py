@@ -20,6 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a file: import from the repository, not from benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "render.json"
 TARGET_SECONDS_AT_100 = 5.0

@@ -33,7 +33,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.doubles.processes import REPO_ROOT, double_process, peak_rss_kib, scaler_process
+if __package__ in (None, ""):  # run as a file: import from the repository, not from benchmarks/
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from tests.doubles.processes import REPO_ROOT, double_process, peak_rss_kib, scaler_process  # noqa: E402
 
 CONCURRENCY = 16
 BATCH_SIZE = 1000

@@ -110,25 +110,27 @@ def test_no_secret_value_is_written(render_dir: Path, rendered_stacks: dict[str,
     assert RENDER_ADMIN_PASSWORD not in texts
 
 
-@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian package prometheus) is not installed")
+@pytest.mark.monitoring
 def test_rendered_prometheus_files_pass_promtool(render_dir: Path, tmp_path: Path) -> None:
+    promtool = tools.require("promtool")
     config_dir = render_dir / "prometheus"
-    if not tools.knows_kubernetes_sd(shutil.which("promtool")):
-        # Debian's promtool lacks Kubernetes discovery: check the rendered file with only that block
-        # swapped for file discovery (tests/monitoring/tools.py), beside the rendered rules file.
+    if not tools.knows_kubernetes_sd(promtool):
+        # A system promtool (Debian's, standing in outside CI) lacks Kubernetes discovery: check the rendered
+        # file with only that block swapped for file discovery, beside the rendered rules file.
         document = tools.with_file_sd(yaml.safe_load((config_dir / "prometheus.yml").read_text()))
         shutil.copy(config_dir / "rules.yml", tmp_path / "rules.yml")
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(document))
         config_dir = tmp_path
     for command in (["check", "config", "prometheus.yml"], ["check", "rules", "rules.yml"]):
-        result = subprocess.run(["promtool", *command], cwd=config_dir, capture_output=True, text=True)
+        result = subprocess.run([promtool, *command], cwd=config_dir, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(not shutil.which("amtool"), reason="amtool (Debian package prometheus-alertmanager) is not installed")
+@pytest.mark.monitoring
 def test_rendered_alertmanager_file_passes_amtool(render_dir: Path) -> None:
     result = subprocess.run(
-        ["amtool", "check-config", "alertmanager/alertmanager.yml"], cwd=render_dir, capture_output=True, text=True
+        [tools.require("amtool"), "check-config", "alertmanager/alertmanager.yml"], cwd=render_dir,
+        capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

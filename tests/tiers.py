@@ -1,22 +1,22 @@
 """Test tiers: which ran, which were skipped and why, printed at the end of every run (and so by `.ci/run`).
 
-A tier is a marker (`engine`, `monitoring`, `functions`, `queue`, `cluster`, `live`, `e2e_kind`); tests
+A tier is a marker (`engine`, `monitoring`, `functions`, `queue`, `cluster`, `e2e_kind`); tests
 without one are the `unit` tier. With `CI=true`, a required tier whose tools are missing fails its tests
 instead of skipping them (see `require_tool`).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pytest
 
+from scripts.tools import in_ci, locate
+
 TIERS = {
     "unit": "mocks, test doubles and pure code",
-    "live": "the scaler with real Prometheus/Alertmanager/NATS processes on loopback",
-    "monitoring": "Prometheus and Alertmanager at the deployed versions (make tools)",
+    "monitoring": "Prometheus and Alertmanager at the deployed versions: rules, routes, the scaling loop",
     "engine": "the real Pulumi CLI, language host and providers (make tools)",
     "functions": "the function templates under the real watchdog",
     "queue": "NATS Streaming and NATS JetStream at the deployed versions (make tools)",
@@ -24,11 +24,16 @@ TIERS = {
     "e2e_kind": "docker, kind and the Pulumi CLI on a user's machine",
 }
 REQUIRED_IN_CI = ("engine", "monitoring")
+TOOLS = {
+    "engine": ("pulumi",),
+    "monitoring": ("prometheus", "promtool", "alertmanager", "amtool"),
+    "queue": ("nats-streaming-server", "nats-server"),
+    "cluster": ("kube-apiserver", "etcd", "kwok"),
+}
+"""The tools a tier runs, named with their version and origin under the tier when it ran."""
 """Tiers CI may not skip: with CI=true their missing tools fail the tests."""
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def require(available: bool, tier: str, reason: str) -> None:
@@ -90,5 +95,9 @@ class TierReport:
                 if result else "not run"
             ran = result is not None and any(k != "skipped" for k in result.outcomes)
             write(f"{tier:<11} {'RAN' if ran else 'SKIPPED'}: {counts} ({description})")
+            if ran:
+                for name in TOOLS.get(tier, ()):
+                    located = locate(name)
+                    write(f"{'':<11}   uses {located.describe() if located else name + ': not found'}")
             for reason, count in (result.skip_reasons.most_common() if result else []):
                 write(f"{'':<11}   skipped {count}: {reason}")

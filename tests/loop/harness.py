@@ -49,12 +49,34 @@ from faasplane.components import names
 from faasplane.components.config import PlatformConfig, duration_seconds, parse_config
 from faasplane.components.render import read_stack_config, render_stack
 from faasplane.scaler import labels as scale_labels
+from scripts.tools import Located, locate, missing_message
 from tests.doubles.faas_provider import DoubleFunction
 from tests.doubles.processes import ManagedProcess, free_port, managed, scaler_process, wait_http
 
 STACK = "dev"
-PROMETHEUS_BIN = os.environ.get("PROMETHEUS_BIN", "prometheus")
-ALERTMANAGER_BIN = os.environ.get("ALERTMANAGER_BIN", "prometheus-alertmanager")
+BINARY_OVERRIDES = {"prometheus": "PROMETHEUS_BIN", "alertmanager": "ALERTMANAGER_BIN"}
+"""Environment variables that point the loop at other Prometheus/Alertmanager binaries."""
+
+
+class MissingTools(Exception):
+    """Prometheus or Alertmanager is not available; the message says how to get it."""
+
+
+def monitoring_binaries(*, allow_system: bool | None = None) -> dict[str, Located]:
+    """The Prometheus and Alertmanager the loop runs: $PROMETHEUS_BIN/$ALERTMANAGER_BIN, else the deployed
+    versions built by make tools, else (outside CI) the system's standing in."""
+    found: dict[str, Located] = {}
+    missing = []
+    for name, variable in BINARY_OVERRIDES.items():
+        if os.environ.get(variable):
+            found[name] = Located(name, Path(os.environ[variable]), f"${variable}")
+        elif located := locate(name, allow_system=allow_system):
+            found[name] = located
+        else:
+            missing.append(name)
+    if missing:
+        raise MissingTools(missing_message(missing))
+    return found
 LATENCY_S = DoubleFunction("latency").latency
 """Seconds per request in the double's in-flight model."""
 
@@ -285,6 +307,8 @@ class Loop:
     functions: dict[str, LoopFunction]
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     workdir: Path = Path()
+    binaries: dict[str, Located] = field(default_factory=dict)
+    """The Prometheus and Alertmanager this loop runs, and where they come from."""
 
     def _client(self) -> httpx.Client:
         return httpx.Client(base_url=self.at.double, timeout=5.0)
@@ -383,11 +407,14 @@ def running_loop(
     scaler_env: Mapping[str, str | None] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] = LOOP_OVERRIDES,
     workdir: Path | None = None,
+    binaries: Mapping[str, Located] | None = None,
 ) -> Iterator[Loop]:
     """Start the double, the scaler, Alertmanager and Prometheus on loopback; stop each by PID on exit.
 
     `scaler_env` adds to (or, with None values, removes from) the rendered scaler env and SCALER_KNOBS.
+    `binaries` are the Prometheus and Alertmanager to run (default: `monitoring_binaries()`).
     """
+    binaries = dict(binaries or monitoring_binaries())
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="faasplane-loop-")))
@@ -401,7 +428,7 @@ def running_loop(
         rendered = rendered_documents(STACK, overrides)
         documents = loopback_documents(config, at)
         check_against_render(documents, rendered)
-        loop = Loop(at, config, {fn.name: fn for fn in functions}, workdir=workdir)
+        loop = Loop(at, config, {fn.name: fn for fn in functions}, workdir=workdir, binaries=binaries)
 
         # The double, behind the same basic auth the gateway has.
         functions_file = workdir / "functions.json"
@@ -430,7 +457,7 @@ def running_loop(
         am_dir.mkdir()
         (am_dir / mc.ALERTMANAGER_FILE).write_text(mc.dump(documents[mc.ALERTMANAGER_FILE]))
         loop.processes["alertmanager"] = stack.enter_context(managed(
-            [ALERTMANAGER_BIN, f"--config.file={am_dir / mc.ALERTMANAGER_FILE}", f"--storage.path={am_dir / 'data'}",
+            [str(binaries["alertmanager"].path), f"--config.file={am_dir / mc.ALERTMANAGER_FILE}", f"--storage.path={am_dir / 'data'}",
              f"--web.listen-address=127.0.0.1:{ports['alertmanager']}", "--cluster.listen-address=",
              "--log.level=info"],
             workdir / "alertmanager.log",
@@ -443,7 +470,7 @@ def running_loop(
         (prom_dir / mc.RULES_FILE).write_text(mc.dump(documents[mc.RULES_FILE]))
         (prom_dir / mc.PROMETHEUS_FILE).write_text(mc.dump(documents[mc.PROMETHEUS_FILE]))
         loop.processes["prometheus"] = stack.enter_context(managed(
-            [PROMETHEUS_BIN, f"--config.file={prom_dir / mc.PROMETHEUS_FILE}", f"--storage.tsdb.path={prom_dir / 'data'}",
+            [str(binaries["prometheus"].path), f"--config.file={prom_dir / mc.PROMETHEUS_FILE}", f"--storage.tsdb.path={prom_dir / 'data'}",
              f"--web.listen-address=127.0.0.1:{ports['prometheus']}", "--log.level=info"],
             workdir / "prometheus.log",
             cwd=prom_dir,
@@ -489,7 +516,14 @@ def main(argv: list[str] | None = None) -> int:
     idle = LoopFunction("idle", args.capacity, max=args.max)
     env = {"SCALER_POLICY": args.policy} if args.policy else {}
     need = busy.need(args.rps)
-    with running_loop([busy, idle], scaler_env=env, workdir=args.keep) as loop:
+    try:
+        binaries = monitoring_binaries()
+    except MissingTools as error:
+        print(f"error: the loop needs Prometheus and Alertmanager: {error}", file=sys.stderr)
+        return 2
+    for located in binaries.values():
+        print(f"running {located.describe()}")
+    with running_loop([busy, idle], scaler_env=env, workdir=args.keep, binaries=binaries) as loop:
         print(f"processes: {loop.pids()}  pipeline bound {pipeline_bound_s(loop.config):.1f}s  need {need}")
         t0 = loop.set_load("busy", args.rps)
         reached = loop.wait_for(f"{need} replicas", lambda: loop.replicas("busy") >= need, timeout=120)

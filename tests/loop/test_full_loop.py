@@ -11,13 +11,13 @@ touched. Every process is stopped by PID, also when an assertion fails.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from faasplane.components import monitoring_config as mc
 from faasplane.components.config import duration_seconds
+from tests import tiers
 from tests.loop import harness
 from tests.loop.harness import LoopFunction, running_loop
 
@@ -40,7 +40,6 @@ SCHEDULING_S = 1.0
 BUSY = LoopFunction("busy", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
 IDLE = LoopFunction("idle", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
 
-_MISSING = [tool for tool in (harness.PROMETHEUS_BIN, harness.ALERTMANAGER_BIN) if shutil.which(tool) is None]
 
 
 def _gone(pid: int) -> bool:
@@ -53,9 +52,13 @@ def _gone(pid: int) -> bool:
 
 @pytest.fixture
 def loop() -> Iterator[harness.Loop]:
+    try:
+        binaries = harness.monitoring_binaries()
+    except harness.MissingTools as error:
+        tiers.require(False, "monitoring", str(error))
     pids: dict[str, int] = {}
     try:
-        with running_loop([BUSY, IDLE]) as running:
+        with running_loop([BUSY, IDLE], binaries=binaries) as running:
             pids = running.pids()
             yield running
     finally:
@@ -63,9 +66,8 @@ def loop() -> Iterator[harness.Loop]:
         assert not alive, f"still running after the loop stopped: {alive}"
 
 
-@pytest.mark.live
+@pytest.mark.monitoring
 @pytest.mark.timeout(180)
-@pytest.mark.skipif(bool(_MISSING), reason=f"needs {', '.join(_MISSING)} (Debian packages prometheus, prometheus-alertmanager)")
 def test_load_step_scales_busy_function_up_holds_then_back_down_and_leaves_idle_alone(loop: harness.Loop) -> None:
     bound = harness.pipeline_bound_s(loop.config)
     need = BUSY.need(LOAD_RPS)

@@ -12,6 +12,8 @@ from faasplane.components.config import PlatformConfig
 from tests.monitoring import tools
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 
+pytestmark = pytest.mark.monitoring
+
 CONFIGS = {stack: stack_config(stack) for stack in STACKS} | {"pro-renamed": pro_config()}
 
 

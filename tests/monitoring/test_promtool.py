@@ -11,6 +11,8 @@ from faasplane.components.config import AlertRule, Prometheus
 from tests.monitoring import tools
 from tests.monitoring.stacks import PROD_LIKE_RULE, STACKS, pro_config, stack_config
 
+pytestmark = pytest.mark.monitoring
+
 
 @pytest.fixture(scope="module")
 def promtool() -> str:

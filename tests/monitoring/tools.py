@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import copy
 import functools
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from faasplane.components import monitoring_config
 from faasplane.components.config import AlertRule, duration_seconds
 from faasplane.components.formatting import format_number
+from scripts.tools import locate, missing_message
+from tests import tiers
 
 TOOL_TIMEOUT = 60
 
 
 def require(tool: str) -> str:
-    """The tool's path, or skip the test saying which package brings it."""
-    path = shutil.which(tool)
-    if path is None:
-        package = "prometheus" if tool == "promtool" else "prometheus-alertmanager"
-        pytest.skip(f"{tool} is not installed (Debian package {package}; .ci/run installs it)")
-    return path
+    """The tool's path: the tools-built deployed version, the system's standing in outside CI; else the
+    test skips (fails in CI, where the monitoring tier is required) saying how to get it."""
+    located = locate(tool)
+    tiers.require(located is not None, "monitoring", missing_message([tool]))
+    assert located is not None
+    return str(located.path)
 
 
 def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,9 @@
-"""The real Alertmanager (Debian `prometheus-alertmanager`) posting to `python -m faasplane.scaler` with
+"""The real Alertmanager (the deployed version, from make tools) posting to `python -m faasplane.scaler` with
 real basic auth, and the scaler scaling the faas-provider double. Loopback only."""
 
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,13 +14,14 @@ import yaml
 from faasplane.scaler.labels import SCALE_DOWN_WINDOW, SCALE_MAX
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
+from tests.monitoring import tools
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed "
-                       "(apt-get install prometheus-alertmanager)"),
-]
+pytestmark = pytest.mark.monitoring
+
+
+@pytest.fixture(scope="module")
+def alertmanager_bin() -> str:
+    return tools.require("alertmanager")
 
 
 def alertmanager_config(scaler_url: str, password_file: str, wrong_password_file: str) -> dict:
@@ -74,7 +74,7 @@ def metric(scaler_url: str, line_start: str) -> float:
     return 0.0
 
 
-def test_alertmanager_drives_the_scaler_with_basic_auth(tmp_path):
+def test_alertmanager_drives_the_scaler_with_basic_auth(tmp_path, alertmanager_bin):
     password_file = tmp_path / "password"
     password_file.write_text(secrets.token_urlsafe(24))
     wrong_password_file = tmp_path / "wrong-password"
@@ -98,7 +98,7 @@ def test_alertmanager_drives_the_scaler_with_basic_auth(tmp_path):
             ))
             port = free_port()
             alertmanager = f"http://127.0.0.1:{port}"
-            args = [ALERTMANAGER, f"--config.file={config_file}", f"--storage.path={tmp_path / 'am-data'}",
+            args = [alertmanager_bin, f"--config.file={config_file}", f"--storage.path={tmp_path / 'am-data'}",
                     f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
             with managed(args, tmp_path / "alertmanager.log") as am:
                 wait_http(f"{alertmanager}/-/ready", am)

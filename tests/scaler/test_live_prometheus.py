@@ -4,7 +4,6 @@ and a load-based decision of `python -m faasplane.scaler` on top. Loopback only.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 
 import httpx
@@ -15,16 +14,18 @@ from faasplane.scaler.labels import SCALE_MAX, SCALE_TARGET, SCALE_TARGET_PROPOR
 from faasplane.scaler.load import PrometheusLoad
 from tests.doubles.faas_provider import DoubleFunction, FaasProviderDouble
 from tests.doubles.processes import free_port, managed, scaler_process, wait_http
+from tests.monitoring import tools
 
-PROMETHEUS = shutil.which("prometheus")
-pytestmark = [
-    pytest.mark.live,
-    pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (apt-get install prometheus)"),
-]
+pytestmark = pytest.mark.monitoring
+
+
+@pytest.fixture(scope="module")
+def prometheus_bin() -> str:
+    return tools.require("prometheus")
 
 
 @pytest.fixture
-def scraped_double(tmp_path):
+def scraped_double(tmp_path, prometheus_bin):
     """The double with two busy functions, scraped by a real Prometheus every second."""
     double = FaasProviderDouble([
         DoubleFunction("web", replicas=2, capacity=10.0, latency=0.1,
@@ -41,7 +42,7 @@ def scraped_double(tmp_path):
             "scrape_configs": [{"job_name": "gateway", "static_configs": [
                 {"targets": [double_url.removeprefix("http://")]}]}],
         }))
-        args = [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        args = [prometheus_bin, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{port}"]
         with managed(args, tmp_path / "prometheus.log") as process:
             url = f"http://127.0.0.1:{port}"
