@@ -29,12 +29,18 @@ from pydantic.alias_generators import to_camel
 from faasplane.components import names
 from faasplane.components.errors import UserError
 from faasplane.components.images import IMAGE_KEYS, is_image_reference
-from faasplane.components.quantities import is_quantity
+from faasplane.components.quantities import is_quantity, quantity_value
 
 # --- value types ---------------------------------------------------------------------------------
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
 ADMIN_PASSWORD_MIN_LENGTH = 16
+MEMORY_STORE_SHARE = 0.5
+"""The default share of the NATS memory limit the memory store may fill (all channels full)."""
+MEMORY_STORE_MAX_SHARE = 0.75
+"""The most of the NATS memory limit the configured limits may fill: the server needs the rest."""
+FILE_STORE_SHARE = 0.8
+"""The default share of the NATS volume the file store may fill (all channels full)."""
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -257,6 +263,46 @@ class Queue(_Model):
     """Requests and limits of NATS."""
     worker_resources: Resources = Resources.of("20m", "32Mi", "250m", "128Mi")
     """Requests and limits of the queue-worker."""
+    max_channels: int = Field(default=8, ge=1, le=1000)
+    """Channels NATS Streaming keeps: the default queue (`faas-request`) and one per named queue. With
+    maxBytes it bounds what NATS holds: a full store is maxChannels x maxBytes."""
+    max_bytes: Quantity | None = None
+    """Bytes NATS Streaming keeps per channel, acknowledged or not; the oldest go first. Default: with store
+    `memory` half the NATS memory limit shared by maxChannels, with `file` 80% of storageSize shared alike."""
+    max_messages: int = Field(default=100_000, ge=1)
+    """Messages NATS Streaming keeps per channel; the oldest go first."""
+    max_age: Duration = "24h"
+    """How long NATS Streaming keeps a message; older ones are dropped, queued or not."""
+
+    def channel_bytes(self) -> int:
+        """`maxBytes`, or its default for the store."""
+        if self.max_bytes is not None:
+            return int(quantity_value(self.max_bytes))
+        if self.store == "memory":
+            budget = MEMORY_STORE_SHARE * quantity_value(self.nats_resources.limits.memory)
+        else:
+            budget = FILE_STORE_SHARE * quantity_value(self.storage_size)
+        return int(budget // self.max_channels)
+
+    @model_validator(mode="after")
+    def _store_fits(self) -> Queue:
+        per_channel = self.channel_bytes()
+        total = self.max_channels * per_channel
+        full = f"maxChannels {self.max_channels} x maxBytes {per_channel // 2**20}Mi = {total // 2**20}Mi"
+        if self.store == "memory":
+            limit = quantity_value(self.nats_resources.limits.memory)
+            if total > MEMORY_STORE_MAX_SHARE * limit:
+                raise ValueError(
+                    f"{full} does not fit the NATS memory limit {self.nats_resources.limits.memory}: the memory store "
+                    f"keeps every message in it, and at most {MEMORY_STORE_MAX_SHARE:.0%} leaves room for the "
+                    "server; lower maxBytes or maxChannels, or raise natsResources.limits.memory"
+                )
+        elif total > quantity_value(self.storage_size):
+            raise ValueError(
+                f"{full} does not fit storageSize {self.storage_size}: lower maxBytes or maxChannels, "
+                "or raise storageSize"
+            )
+        return self
 
 
 class Prometheus(_Model):

@@ -20,6 +20,18 @@ STREAMING_SERVER = "/nats-streaming-server"
 """The binary of the nats-streaming image (a scratch image: no shell, no USER)."""
 
 
+def streaming_limits(config: PlatformConfig) -> list[str]:
+    """NATS Streaming's channel limits: without them it keeps up to a million messages or 1GB per channel,
+    acknowledged or not, far beyond the memory limit of a memory store."""
+    queue = config.queue
+    return [
+        "--max_channels", str(queue.max_channels),
+        "--max_bytes", str(queue.channel_bytes()),
+        "--max_msgs", str(queue.max_messages),
+        "--max_age", go_duration(queue.max_age),
+    ]
+
+
 class Queue(pulumi.ComponentResource):
     """NATS and the queue-worker that replays queued invocations through the gateway."""
 
@@ -81,6 +93,7 @@ class Queue(pulumi.ComponentResource):
             nats_args = ["--store", queue.store, "--cluster_id", names.NATS_CLUSTER_ID]
             if persistent:
                 nats_args += ["--dir", NATS_STORE_DIR]
+            nats_args += streaming_limits(config)
         nats_container = k8s.container(
             names.NATS,
             images["nats"],

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from faasplane.components import k8s, names
-from faasplane.components.config import parse_config
+from faasplane.components.config import ConfigError, parse_config
 from faasplane.components.images import resolve_images
 from faasplane.components.mock_engine import Rendered, run_program
-from faasplane.components.queue import Queue
+from faasplane.components.queue import Queue, streaming_limits
 from tests.objects import env, matches, objects, one, pod
 from tests.validation import schema_errors
 
@@ -74,7 +74,8 @@ def test_component_and_children(dev: Rendered) -> None:
 
 def test_dev_runs_nats_streaming_in_memory_without_a_volume(dev: Rendered) -> None:
     [nats] = pod(dev, names.NATS)["containers"]
-    assert nats["args"] == ["--store", "memory", "--cluster_id", names.NATS_CLUSTER_ID]
+    assert nats["args"][:4] == ["--store", "memory", "--cluster_id", names.NATS_CLUSTER_ID]
+    assert nats["args"][4:] == streaming_limits(parse_config({})), "bounded channels"
     assert nats["command"] == ["/nats-streaming-server"]
     assert objects(dev, "PersistentVolumeClaim") == []
     assert "volumes" not in pod(dev, names.NATS)
@@ -242,3 +243,27 @@ def test_pro_uses_jetstream_and_the_gateways_licence_secret() -> None:
 
 def test_ce_has_no_licence(dev: Rendered) -> None:
     assert objects(dev, "Secret") == []
+
+
+def test_nats_streaming_keeps_its_channels_within_the_memory_limit() -> None:
+    """Without limits NATS Streaming keeps up to 1M messages or 1GB per channel: the store is bounded."""
+    dev = parse_config({})
+    args = streaming_limits(dev)
+    per_channel = int(args[args.index("--max_bytes") + 1])
+    channels = int(args[args.index("--max_channels") + 1])
+    assert channels * per_channel == 128 * 2**20, "half the 256Mi NATS memory limit, all channels full"
+    assert args[args.index("--max_age") + 1] == "86400s" and args[args.index("--max_msgs") + 1] == "100000"
+
+
+def test_a_file_store_is_bounded_by_its_volume() -> None:
+    prod = parse_config({"queue": {"store": "file", "storageSize": "5Gi"}})
+    assert prod.queue.max_channels * prod.queue.channel_bytes() == int(0.8 * 5 * 2**30)
+
+
+def test_limits_that_do_not_fit_name_the_keys() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({"queue": {"maxBytes": "64Mi", "maxChannels": 4}})
+    assert "faasplane:queue: maxChannels 4 x maxBytes 64Mi = 256Mi does not fit the NATS memory limit 256Mi" in str(
+        error.value
+    )
+    assert parse_config({"queue": {"maxBytes": "40Mi", "maxChannels": 4}}).queue.channel_bytes() == 40 * 2**20
