@@ -8,7 +8,8 @@ PY := $(UV) run --frozen python
 
 TIERS ?=
 
-.PHONY: help up down test test-fast e2e loop lint render review function bench sync tools engine engine-down
+.PHONY: help up down test test-fast e2e loop lint render review function bench sync tools engine engine-down \
+	cluster-up cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +43,12 @@ engine: sync ## the real Pulumi engine on STACK, offline: preview, up (manifests
 
 engine-down: sync ## pulumi destroy of the engine stack STACK
 	$(PY) -m scripts.engine down --stack $(STACK) $(if $(CLUSTER),--cluster)
+
+cluster-up: sync ## a Kubernetes control plane on loopback (etcd, API server, controllers, kwok) in build/cluster
+	$(PY) -m scripts.cluster up
+
+cluster-down: sync ## stop the loopback control plane and remove build/cluster
+	$(PY) -m scripts.cluster down
 
 lint: sync ## ruff over the project
 	$(UV) run --frozen ruff check .

@@ -6,6 +6,7 @@ import pulumi
 
 from faasplane.components import names
 from faasplane.components.alertmanager import Alertmanager
+from faasplane.components.cluster_target import describe_target
 from faasplane.components.config import PlatformConfig
 from faasplane.components.gateway import Gateway
 from faasplane.components.images import resolve_images
@@ -29,6 +30,10 @@ class Platform(pulumi.ComponentResource):
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{names.TYPE_PREFIX}:Platform", name, None, opts)
+        target = describe_target()
+        if target is not None:
+            # The provider's error for an unreachable cluster names only its address: say which context it is.
+            pulumi.log.info(f"deploying to the cluster of {target}", resource=self)
         self.config = config
         self.images = resolve_images(config.edition, config.images)
         child = pulumi.ResourceOptions(parent=self)

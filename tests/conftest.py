@@ -8,6 +8,8 @@ from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import render_stack
 from tests.tiers import TierReport
 
+pytest_plugins = ["tests.engine.fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(TierReport(), "faasplane-tiers")

@@ -178,8 +178,9 @@ def build(tool: Tool, *, force: bool = False) -> Built:
         origin = module_dir(module, version, work) / path
         if not origin.is_file():
             raise BuildError(f"tools.{tool.name}.files.{name}: {path} is not in {module}@{version}")
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(origin, staging / name)
-        (staging / name).chmod(0o755)
+        (staging / name).chmod(0o755 if "/" not in name else 0o644)
     if tool.post:
         step = getattr(recipes, tool.post, None)
         if step is None:
@@ -214,7 +215,7 @@ def link(tool: Tool, target: Path) -> None:
         return
     bins = bin_dir()
     bins.mkdir(parents=True, exist_ok=True)
-    for name in [*tool.binaries, *tool.files]:
+    for name in [*tool.binaries, *(name for name in tool.files if "/" not in name)]:  # data files stay put
         path = bins / name
         if path.is_symlink() or path.exists():
             path.unlink()

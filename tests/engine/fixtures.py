@@ -1,4 +1,5 @@
-"""The engine tier: the program under the real Pulumi CLI, language host and providers (`make tools`).
+"""Fixtures of the engine and cluster tiers: the program under the real Pulumi CLI, language host and
+providers (`make tools`). Registered for the whole suite by tests/conftest.py.
 
 Every stack lives in a temporary directory of its own (nothing touches build/engine); PULUMI_HOME, with the
 provider plugins installed from the tools cache, is shared by the session.
