@@ -70,3 +70,4 @@ bench: sync ## run the benchmarks (tables on stdout, JSON in benchmarks/results/
 	$(PY) -m benchmarks.scaler
 	$(PY) -m benchmarks.reaction --json benchmarks/results/reaction.json
 	$(PY) -m benchmarks.engine
+	$(PY) -m benchmarks.functions

@@ -18,7 +18,7 @@ TIERS = {
     "unit": "mocks, test doubles and pure code",
     "monitoring": "Prometheus and Alertmanager at the deployed versions: rules, routes, the scaling loop",
     "engine": "the real Pulumi CLI, language host and providers (make tools)",
-    "functions": "the function templates under the real watchdog",
+    "functions": "the function templates built and served for real (without of-watchdog: not served here)",
     "queue": "NATS Streaming and NATS JetStream at the deployed versions (make tools)",
     "cluster": "a real Kubernetes control plane on loopback (make tools)",
     "e2e_kind": "docker, kind and the Pulumi CLI on a user's machine",

@@ -13,7 +13,7 @@ BENCHMARKS = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem
 
 
 def test_the_benchmarks_are_the_ones_the_readme_lists() -> None:
-    assert BENCHMARKS == ["engine", "reaction", "render", "scaler"]
+    assert BENCHMARKS == ["engine", "functions", "reaction", "render", "scaler"]
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)

@@ -140,3 +140,17 @@ def double_process(
     with managed(args, log_path) as process:
         wait_http(f"{url}/healthz", process)
         yield url, process
+
+
+def wait_port(port: int, process: ManagedProcess | None = None, timeout: float = 30.0) -> None:
+    """Wait until something listens on 127.0.0.1:`port`; fails early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and not process.alive():
+            raise RuntimeError(f"process exited with {process.process.returncode}:\n{process.log()}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s\n{process.log() if process else ''}")

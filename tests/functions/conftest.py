@@ -8,11 +8,13 @@ import importlib.util
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from faasplane.components.function_templates import TEMPLATES_DIR
+from tests.functions.run import readable_dir
 
 
 def load_index():
@@ -55,3 +57,10 @@ def serve() -> Callable[..., Any]:
             server.server_close()
 
     return serving
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A directory a non-root user can read, for functions served as one (tests/functions/run.py)."""
+    with readable_dir() as directory:
+        yield directory

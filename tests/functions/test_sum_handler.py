@@ -1,4 +1,4 @@
-"""The sum handler's Go tests: they run in the image build; here only where `go` is installed."""
+"""The sum handler's Go tests: they run in the image build, and here with the machine's Go (functions tier)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import subprocess
 import pytest
 
 from faasplane.functions import FUNCTIONS_DIR
+from tests import tiers
 
 GO = shutil.which("go")
 
 
-@pytest.mark.skipif(
-    GO is None,
-    reason="go is not installed: the sum handler's tests run in its image build "
-    "(golang-middleware Dockerfile: go test ./... before go build)",
-)
+@pytest.mark.functions
 def test_go_tests_pass():
+    tiers.require(GO is not None, "functions", "go is not on PATH: the sum handler's tests run in its image build")
     result = subprocess.run([GO, "test", "./..."], cwd=FUNCTIONS_DIR / "sum", capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """The python3-http template's upstream server.
 
-of-watchdog (http mode) proxies every request to this server on 127.0.0.1:5000; each request calls
+of-watchdog (http mode) proxies every request to this server on its upstream_url (127.0.0.1:5000 in the
+image; the server reads the same variable, so the two cannot disagree); each request calls
 `function.handler.handle(event, context)`, the interface of the OpenFaaS python3-http template:
 
 - `event`: `body` (bytes), `headers` (case-insensitive), `method`, `query` (first value per key), `path`;
@@ -112,7 +113,8 @@ def make_server(handle, host=HOST, port=PORT):
 if __name__ == "__main__":
     from function import handler
 
-    server = make_server(handler.handle, port=int(os.getenv("upstream_port", PORT)))
+    upstream = urlsplit(os.getenv("upstream_url", ""))
+    server = make_server(handler.handle, host=upstream.hostname or HOST, port=upstream.port or PORT)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

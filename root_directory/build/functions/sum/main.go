@@ -1,5 +1,5 @@
-// The golang-middleware template's upstream server: of-watchdog (http mode) proxies every request to
-// 127.0.0.1:8082, where function.Handle answers it.
+// The golang-middleware template's upstream server: of-watchdog (http mode) proxies every request to its
+// upstream_url (127.0.0.1:8082 in the image), where function.Handle answers it.
 package main
 
 import (
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,7 +17,21 @@ import (
 	"handler/function"
 )
 
-const upstreamAddress = "127.0.0.1:8082"
+const defaultUpstream = "127.0.0.1:8082"
+
+// upstreamAddress reads the watchdog's own upstream_url (the Dockerfile sets it), so the two cannot disagree.
+func upstreamAddress() string {
+	value := os.Getenv("upstream_url")
+	if value == "" {
+		return defaultUpstream
+	}
+	parsed, err := url.Parse(value)
+	if err != nil || parsed.Host == "" {
+		log.Printf("upstream_url=%q is not a URL, using %s", value, defaultUpstream)
+		return defaultUpstream
+	}
+	return parsed.Host
+}
 
 // timeout reads the watchdog's timeout variables: a Go duration or a number of seconds.
 func timeout(name string, fallback time.Duration) time.Duration {
@@ -34,12 +49,29 @@ func timeout(name string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
+// recovering answers 500 when the handler panics, instead of net/http's dropped connection.
+func recovering(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if failure := recover(); failure != nil {
+				if failure == http.ErrAbortHandler {
+					panic(failure)
+				}
+				log.Printf("handler panicked: %v", failure)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
 func main() {
 	readTimeout := timeout("read_timeout", 10*time.Second)
 	writeTimeout := timeout("write_timeout", 10*time.Second)
+	address := upstreamAddress()
 	server := &http.Server{
-		Addr:           upstreamAddress,
-		Handler:        http.HandlerFunc(function.Handle),
+		Addr:           address,
+		Handler:        recovering(http.HandlerFunc(function.Handle)),
 		ReadTimeout:    readTimeout,
 		WriteTimeout:   writeTimeout,
 		MaxHeaderBytes: 1 << 20,
@@ -59,7 +91,7 @@ func main() {
 	}()
 
 	if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatalf("listen on %s: %v", upstreamAddress, err)
+		log.Fatalf("listen on %s: %v", address, err)
 	}
 	<-stopped
 }

@@ -1,0 +1,105 @@
+"""Build a function's rendered build context as its Dockerfile does and serve it, as a non-root user where the
+machine allows: the template's upstream server, on the address the watchdog would proxy to. Used by the
+functions tier and benchmarks/functions.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from faasplane.components.function_templates import render_build_context, template
+from faasplane.components.render import render_stack
+from tests import tiers
+from tests.doubles.processes import free_port, managed, wait_port
+
+NOBODY = 65534
+
+
+def go() -> str:
+    found = shutil.which("go")
+    tiers.require(found is not None, "functions", "go is not on PATH: the Go template's handler is compiled with it")
+    assert found is not None
+    return found
+
+
+def rendered_env(function: str) -> dict[str, str]:
+    """The container environment of the function's Deployment in the dev render."""
+    for obj in render_stack("dev").kubernetes_objects():
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == function:
+            return {item["name"]: str(item["value"]) for item in obj["spec"]["template"]["spec"]["containers"][0]["env"]}
+    raise AssertionError(f"no Deployment {function} in the dev render")
+
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+"""An interpreter outside /root (mode 700 here), which a non-root user can run."""
+
+
+def as_non_root() -> list[str]:
+    """A command prefix that drops root, as the image's USER does (nothing when not root or not possible)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return []
+    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def python() -> str:
+    """The interpreter index.py runs under: one the non-root user can run, where there is one."""
+    return str(SYSTEM_PYTHON) if as_non_root() and os.access(SYSTEM_PYTHON, os.X_OK) else sys.executable
+
+
+@contextlib.contextmanager
+def readable_dir() -> Iterator[Path]:
+    """A directory the non-root user can read (pytest's own temp directories are private to root)."""
+    directory = Path(tempfile.mkdtemp(prefix="faasplane-functions-"))
+    directory.chmod(0o755)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def build(name: str, lang: str, handler: Path, destination: Path) -> tuple[list[str], Path]:
+    """Render the build context and build it as the Dockerfile does; (the fprocess command, its directory)."""
+    context = render_build_context(name, template(lang), handler, destination)
+    context.chmod(0o755)
+    for path in context.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if lang == "golang-middleware":
+        env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": ""}  # as the Dockerfile
+        tested = subprocess.run([go(), "test", "./..."], cwd=context / "function", env=env, capture_output=True,
+                                text=True, timeout=600, check=False)
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        built = subprocess.run([go(), "build", "-trimpath", "-o", str(context / "handler"), "."], cwd=context,
+                               env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert built.returncode == 0, built.stderr
+        (context / "handler").chmod(0o755)
+        return [str(context / "handler")], context
+    (context / "function" / "__init__.py").touch()  # as the Dockerfile does before its tests
+    tested = subprocess.run([python(), "-m", "unittest", "discover", "--start-directory", "function",
+                             "--top-level-directory", "."], cwd=context, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    return [python(), "index.py"], context
+
+
+@contextlib.contextmanager
+def serving(name: str, lang: str, handler: Path, tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    tmp_path.chmod(0o755)
+    command, directory = build(name, lang, handler, tmp_path / name)
+    port = free_port()
+    full_env = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(tmp_path),
+                **env, "upstream_url": f"http://127.0.0.1:{port}"}
+    with managed([*as_non_root(), *command], tmp_path / f"{name}.log", env=full_env, cwd=directory) as process:
+        wait_port(port, process)
+        if as_non_root():
+            uid = next(line.split()[1] for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                       if line.startswith("Uid:"))
+            assert uid == str(NOBODY), "the function runs as a non-root user, as in its image"
+        yield f"http://127.0.0.1:{port}"

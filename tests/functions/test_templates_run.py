@@ -1,0 +1,85 @@
+"""The function templates run for real: each example's build context, rendered as `Function` renders it, is
+built as its Dockerfile builds it (the Go handler compiled against the template's main.go, the Python one
+under the template's index.py) and served with the environment of the rendered Deployment, as a non-root
+user where the machine allows, then called over HTTP.
+
+The watchdog is not part of this: of-watchdog is not served by the Go module proxy these machines reach, so
+the tests call each template's upstream server directly, on the address the watchdog would proxy to.
+What only the watchdog does (`/_/health`, cutting a call at exec_timeout) is not tested here.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from faasplane.components import function_templates, new
+from faasplane.functions import FUNCTIONS_DIR
+from tests.functions.run import rendered_env, serving
+
+pytestmark = pytest.mark.functions
+
+def concurrently(url: str, bodies: list[str]) -> list[httpx.Response]:
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(lambda body: client.post(url, content=body), bodies))
+
+
+def test_sum_adds_the_numbers_in_the_body(workdir: Path) -> None:
+    with serving("sum", "golang-middleware", FUNCTIONS_DIR / "sum", workdir, rendered_env("sum")) as url:
+        assert httpx.post(url, content="1 2 3.5").text.strip() == "6.5"
+        bad = httpx.post(url, content="1 two")
+        assert bad.status_code == 400 and "field 2" in bad.text
+        replies = concurrently(url, [f"{i} {i}" for i in range(16)])
+        assert [reply.text.strip() for reply in replies] == [str(2 * i) for i in range(16)]
+
+
+def test_hello_answers_and_sixteen_calls_at_once_succeed(workdir: Path) -> None:
+    with serving("hello", "python3-http", FUNCTIONS_DIR / "hello", workdir, rendered_env("hello")) as url:
+        reply = httpx.get(url, params={"name": "faasplane"})
+        assert reply.status_code == 200 and reply.json()["message"] == "Hello, faasplane!"
+        replies = concurrently(url, [f"caller-{i}" for i in range(16)])
+        assert [reply.json()["message"] for reply in replies] == [f"Hello, caller-{i}!" for i in range(16)]
+
+
+@pytest.mark.parametrize("lang", ["python3-http", "golang-middleware"])
+def test_a_scaffolded_function_passes_its_own_test_and_serves(lang: str, workdir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(function_templates, "BUILD_DIR", workdir / "build")
+    new.scaffold("scaffolded", lang, workdir / "functions")
+    with serving("scaffolded", lang, workdir / "functions" / "scaffolded", workdir / "run", {}) as url:
+        reply = httpx.post(url, content="ping")
+        assert reply.status_code == 200, reply.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "source"),
+    [
+        ("python3-http", "def handle(event, context):\n    raise RuntimeError('broken')\n"),
+        ("golang-middleware", 'package function\n\nimport "net/http"\n\n'
+                              'func Handle(w http.ResponseWriter, r *http.Request) { panic("broken") }\n'),
+    ],
+)
+def test_a_handler_error_is_a_5xx(lang: str, source: str, workdir: Path) -> None:
+    handler = workdir / "broken"
+    handler.mkdir()
+    if lang == "python3-http":
+        (handler / "handler.py").write_text(source)
+    else:
+        (handler / "handler.go").write_text(source)
+        (handler / "go.mod").write_text("module handler/function\n\ngo 1.23\n")
+    with serving("broken", lang, handler, workdir / "run", {}) as url:
+        reply = httpx.post(url, content="x")
+        assert 500 <= reply.status_code < 600, reply.text
+        again = httpx.post(url, content="x")
+        assert again.status_code == reply.status_code, "the server lives on"
+
+
+def test_the_rendered_environment_is_what_the_templates_read() -> None:
+    """The Deployment sets the watchdog's timeouts; the Go template's server reads write_timeout too."""
+    env = rendered_env("sum")
+    assert {"read_timeout", "write_timeout", "exec_timeout"} <= set(env)
+    assert json.dumps(env)  # plain strings only
