@@ -84,12 +84,13 @@ class Alertmanager(pulumi.ComponentResource):
             app=names.ALERTMANAGER,
             namespace=namespace,
             labels=labels,
-            spec=blocks.deployment_spec(labels, pod),
+            spec=blocks.deployment_spec(labels, pod, pod_annotations=blocks.credentials_annotation(config)),
             ports=port,
             opts=child,
         )
 
-        self.url = names.service_url(names.ALERTMANAGER, namespace, names.ALERTMANAGER_PORT)
+        self.url = names.service_url(names.ALERTMANAGER, namespace, names.ALERTMANAGER_PORT,
+                                     domain=config.kubernetes_dns_domain)
         self.register_outputs(
             {
                 "url": self.url,

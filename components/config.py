@@ -11,7 +11,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -35,6 +35,8 @@ from faasplane.components.quantities import is_quantity, quantity_value
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
 ADMIN_PASSWORD_MIN_LENGTH = 16
+NAMESPACE_SIMILARITY = 0.75
+"""How like `faasplane` a config namespace must be to be taken for a typo of it."""
 MEMORY_STORE_SHARE = 0.5
 """The default share of the NATS memory limit the memory store may fill (all channels full)."""
 MEMORY_STORE_MAX_SHARE = 0.75
@@ -42,6 +44,8 @@ MEMORY_STORE_MAX_SHARE = 0.75
 FILE_STORE_SHARE = 0.8
 """The default share of the NATS volume the file store may fill (all channels full)."""
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def duration_seconds(value: str) -> float:
@@ -91,7 +95,23 @@ def _check_image_reference(value: str) -> str:
     return value
 
 
+def _check_dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS-1123 subdomain: expected dot-separated lower-case labels such as cluster.local"
+        )
+    return value
+
+
+def _check_label_value(value: str) -> str:
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a label value: expected at most 63 letters, digits, '-', '_' or '.'")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
+LabelValue = Annotated[str, AfterValidator(_check_label_value)]
+DnsSubdomain = Annotated[str, AfterValidator(_check_dns_subdomain)]
 ImageReference = Annotated[str, AfterValidator(_check_image_reference)]
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
@@ -107,6 +127,29 @@ class _Model(BaseModel):
         populate_by_name=True,
         use_attribute_docstrings=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resources_over_defaults(cls, data: Any) -> Any:
+        """A `resources` block gives only what it changes: the rest comes from the field's default."""
+        if not isinstance(data, Mapping):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            if field.annotation is not Resources or not isinstance(field.default, Resources):
+                continue
+            for key in {field.alias or name, name}:
+                if isinstance(merged.get(key), Mapping):
+                    merged[key] = _deep_merge(field.default.model_dump(by_alias=True), merged[key])
+        return merged
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) \
+            else value
+    return out
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -229,6 +272,16 @@ class Gateway(_Model):
     """Longest a function invocation may take; must be below writeTimeout."""
     scale_from_zero: bool = True
     """The gateway holds a request to a function at zero replicas and scales it to its minimum."""
+    clients: list[dict[str, LabelValue]] = Field(default_factory=list)
+    """Pod labels of more clients of the gateway API in the control-plane namespace, such as a connector
+    (`[{app: cron-connector}]`): its NetworkPolicy admits them to port 8080, as it admits the queue-worker."""
+    auth_secret_name: DnsSubdomain = names.AUTH_SECRET_NAME
+    """Name of the Secret with the admin credentials (`basic-auth-user`, `basic-auth-password`), in the control
+    plane namespace: connectors (cron-connector, kafka-connector, ...) and the OpenFaaS docs expect `basic-auth`."""
+    set_non_root_user: bool = True
+    """faas-netes runs the functions deployed through its API (faas-cli deploy) as uid 12000. The chart's default
+    is false; true here, so a function image that runs as root is not run as root (images that need a fixed
+    user of their own must set false). Functions declared with faasplane run non-root either way."""
     resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
     """Requests and limits of the gateway container."""
     provider_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
@@ -416,6 +469,9 @@ class PlatformConfig(_Model):
 
     edition: Literal["ce", "pro"] = names.EDITION_CE
     """`ce` (OpenFaaS CE: at most 15 functions, 5 replicas, no scale to zero) or `pro` (needs a licence)."""
+    kubernetes_dns_domain: DnsSubdomain = Field(default=names.DEFAULT_DNS_DOMAIN, alias="kubernetesDNSDomain")
+    """The cluster's DNS domain, in every in-cluster address (the gateway's NATS and provider, the queue-worker,
+    the scaler, Prometheus and Alertmanager); the chart's `kubernetesDNSDomain`."""
     namespaces: Namespaces = Namespaces()
     """Namespaces of the platform."""
     gateway: Gateway = Gateway()
@@ -522,6 +578,13 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 def _describe(error: dict[str, Any], data: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     key = _key_path(loc)
+    if error["type"] == "extra_forbidden" and len(loc) == 1 and "." in str(loc[0]):
+        head, _, rest = str(loc[0]).partition(".")
+        if head in _known_keys(PlatformConfig):
+            value = json.dumps(data.get(str(loc[0])), default=str)
+            return (f"{key}: a dotted key is not a path in a stack file: nest the value under {names.PROJECT}:{head} "
+                    f"(in the stack file `{names.PROJECT}:{head}:` with `{rest}: {value}` beneath it, as YAML), or set "
+                    f"it with `pulumi config set --path '{names.PROJECT}:{head}.{rest}' {value}`")
     if error["type"] == "extra_forbidden":
         parent: Any = PlatformConfig
         for part in loc[:-1]:
@@ -570,10 +633,28 @@ def _all_config() -> dict[str, Any]:
     return {key.removeprefix(prefix): value for key, value in values.items() if key.startswith(prefix)}
 
 
+def misspelt_namespaces(keys: Iterable[str]) -> list[str]:
+    """A warning for each config key whose namespace looks like faasplane's but is not (`fasplane:edition`):
+    Pulumi passes it to no one, so the setting is silently ignored."""
+    warnings = []
+    for key in keys:
+        namespace, sep, rest = key.partition(":")
+        if not sep or namespace == names.PROJECT:
+            continue
+        if difflib.SequenceMatcher(None, namespace.lower(), names.PROJECT).ratio() >= NAMESPACE_SIMILARITY:
+            warnings.append(f"{key}: the namespace {namespace!r} is not {names.PROJECT!r}, so nothing reads this "
+                            f"setting: did you mean {names.PROJECT}:{rest}?")
+    return warnings
+
+
 def load_config() -> PlatformConfig:
     """The typed configuration of the running Pulumi stack (raises `ConfigError` when invalid)."""
+    import pulumi
     from pulumi.runtime import config as runtime_config
 
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for warning in misspelt_namespaces(everything):
+        pulumi.log.warn(warning)
     raw = _all_config()
     data = {key: _decode(value) for key, value in raw.items()}
     # Plain strings that happen to parse as JSON numbers or booleans stay strings where expected.

@@ -133,14 +133,15 @@ class Gateway(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- basic auth: the stack's secret admin password, in an auto-named Secret ---
+        # --- basic auth: the stack's secret admin password, in the Secret the chart and connectors name ---
         if not config.admin_password:
             raise ConfigError([MISSING_ADMIN_PASSWORD])
         self.admin_password = pulumi.Output.secret(config.admin_password)
         self.auth_secret = kubernetes.core.v1.Secret(
             f"{name}-basic-auth",
-            # No name: a new password gives a new Secret name, which rolls every Deployment mounting it.
-            metadata=k8s.metadata(None, namespace, labels),
+            # A fixed name (the chart's): the pods that mount it carry k8s.credentials_annotation, so a new
+            # password still rolls them.
+            metadata=k8s.metadata(gateway.auth_secret_name, namespace, labels),
             type="Opaque",
             string_data={
                 names.BASIC_AUTH_USER_KEY: names.BASIC_AUTH_ADMIN_USER,
@@ -173,10 +174,10 @@ class Gateway(pulumi.ComponentResource):
             "upstream_timeout": go_duration(gateway.upstream_timeout),
             "functions_provider_url": PROVIDER_URL,
             "function_namespace": functions_namespace,
-            "faas_nats_address": names.service_host(names.NATS, namespace),
+            "faas_nats_address": names.service_host(names.NATS, namespace, config.kubernetes_dns_domain),
             "faas_nats_port": names.NATS_PORT,
             "faas_nats_channel": names.NATS_CHANNEL,
-            "faas_prometheus_host": names.service_host(names.PROMETHEUS, namespace),
+            "faas_prometheus_host": names.service_host(names.PROMETHEUS, namespace, config.kubernetes_dns_domain),
             "faas_prometheus_port": names.PROMETHEUS_PORT,
             **auth_env,
             "scale_from_zero": str(gateway.scale_from_zero).lower(),
@@ -191,8 +192,8 @@ class Gateway(pulumi.ComponentResource):
             "read_timeout": go_duration(gateway.read_timeout),
             "write_timeout": go_duration(gateway.write_timeout),
             "http_probe": "true",
-            # Functions run as a non-root user (faas-netes uses uid 12000).
-            "set_nonroot_user": "true",
+            # Functions deployed through the API run as uid 12000 (faas-netes), unless the stack says otherwise.
+            "set_nonroot_user": str(gateway.set_non_root_user).lower(),
             **auth_env,
         }
         if pro:
@@ -248,6 +249,7 @@ class Gateway(pulumi.ComponentResource):
                 replicas=gateway.replicas,
                 pod_annotations={
                     **names.scrape_annotations(names.GATEWAY_METRICS_PORT),
+                    **k8s.credentials_annotation(config),
                 },
             ),
             opts=child,
@@ -260,7 +262,8 @@ class Gateway(pulumi.ComponentResource):
             spec=k8s.cluster_ip_service_spec(labels, {"http": names.GATEWAY_PORT}),
             opts=child,
         )
-        self.internal_url = names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT)
+        self.internal_url = names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT,
+                                              domain=config.kubernetes_dns_domain)
 
         exposure = gateway.exposure
         self.external_service = None

@@ -6,10 +6,14 @@ components compose them and tests read them back from the rendered manifests.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from faasplane.components.config import Resources
+from faasplane.components import names
+from faasplane.components.config import PlatformConfig, Resources
+
+CREDENTIALS_HASH_ROUNDS = 50_000
 
 NON_ROOT_UID = 10001
 """The default numeric user for our own images and for images that do not pin one."""
@@ -160,6 +164,19 @@ def pod_spec(
             for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
         ]
     return spec
+
+
+def credentials_revision(password: str, namespace: str) -> str:
+    """A short, salted, slow hash of the admin password: it changes when the password does, so the pods that
+    mount the fixed-name credentials Secret roll, and it tells nothing about the password."""
+    salt = f"faasplane:{namespace}:{names.AUTH_SECRET_NAME}".encode()
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, CREDENTIALS_HASH_ROUNDS).hex()[:16]
+
+
+def credentials_annotation(config: PlatformConfig) -> dict[str, str]:
+    """The pod annotation of every Deployment that mounts the credentials Secret."""
+    revision = credentials_revision(config.admin_password or "", config.namespaces.control_plane)
+    return {names.CREDENTIALS_REVISION_ANNOTATION: revision}
 
 
 def deployment_spec(

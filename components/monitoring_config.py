@@ -174,7 +174,8 @@ def prometheus_data(
 
 def alertmanager_url(config: PlatformConfig) -> str:
     """The in-cluster URL of the Alertmanager Service."""
-    return names.service_url(names.ALERTMANAGER, config.namespaces.control_plane, names.ALERTMANAGER_PORT)
+    return names.service_url(names.ALERTMANAGER, config.namespaces.control_plane, names.ALERTMANAGER_PORT,
+                             domain=config.kubernetes_dns_domain)
 
 
 def prometheus_config(config: PlatformConfig) -> dict[str, Any]:
@@ -229,7 +230,8 @@ def alertmanager_data(
 
 def scaler_alert_url(config: PlatformConfig) -> str:
     """The in-cluster URL of the scaler's alert webhook."""
-    base = names.service_url(names.SCALER, config.namespaces.control_plane, names.SCALER_PORT)
+    base = names.service_url(names.SCALER, config.namespaces.control_plane, names.SCALER_PORT,
+                             domain=config.kubernetes_dns_domain)
     return base + names.ALERT_WEBHOOK_PATH
 
 

@@ -95,14 +95,22 @@ def app_labels(app: str, component: str | None = None) -> dict[str, str]:
     return labels
 
 
-def service_host(service: str, namespace: str) -> str:
+AUTH_SECRET_NAME = "basic-auth"
+"""The chart's name of the gateway credentials Secret: the connectors and the OpenFaaS docs read it."""
+CREDENTIALS_REVISION_ANNOTATION = "faasplane.dev/credentials-revision"
+"""On the pods that mount the credentials Secret: a fixed-name Secret does not roll them when it changes."""
+DEFAULT_DNS_DOMAIN = "cluster.local"
+"""The cluster's DNS domain unless the stack says otherwise (`faasplane:kubernetesDNSDomain`, as the chart)."""
+
+
+def service_host(service: str, namespace: str, domain: str = DEFAULT_DNS_DOMAIN) -> str:
     """The in-cluster DNS name of a Service."""
-    return f"{service}.{namespace}.svc.cluster.local"
+    return f"{service}.{namespace}.svc.{domain}"
 
 
-def service_url(service: str, namespace: str, port: int, scheme: str = "http") -> str:
+def service_url(service: str, namespace: str, port: int, scheme: str = "http", domain: str = DEFAULT_DNS_DOMAIN) -> str:
     """The in-cluster URL of a Service."""
-    return f"{scheme}://{service_host(service, namespace)}:{port}"
+    return f"{scheme}://{service_host(service, namespace, domain)}:{port}"
 
 
 def scrape_annotations(port: int, path: str | None = None) -> dict[str, str]:

@@ -70,7 +70,11 @@ class NetworkPolicies(pulumi.ComponentResource):
             names.app_labels(names.GATEWAY),
             [
                 {
-                    "from": [*exposed, pods(names.QUEUE_WORKER), pods(names.SCALER), function_pods(functions)],
+                    "from": [
+                        *exposed, pods(names.QUEUE_WORKER), pods(names.SCALER), function_pods(functions),
+                        # Connectors and other clients the stack names by their pod labels.
+                        *({"pod_selector": {"match_labels": dict(labels)}} for labels in config.gateway.clients),
+                    ],
                     "ports": tcp(names.GATEWAY_PORT),
                 }
             ],

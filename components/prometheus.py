@@ -137,7 +137,8 @@ class Prometheus(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.url = names.service_url(names.PROMETHEUS, namespace, names.PROMETHEUS_PORT)
+        self.url = names.service_url(names.PROMETHEUS, namespace, names.PROMETHEUS_PORT,
+                                     domain=config.kubernetes_dns_domain)
         self.register_outputs(
             {
                 "url": self.url,

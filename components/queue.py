@@ -127,8 +127,9 @@ class Queue(pulumi.ComponentResource):
         )
 
         # --- queue-worker ---
-        nats_host = names.service_host(names.NATS, namespace)
-        gateway_host = names.service_host(names.GATEWAY, namespace)
+        domain = config.kubernetes_dns_domain
+        nats_host = names.service_host(names.NATS, namespace, domain)
+        gateway_host = names.service_host(names.GATEWAY, namespace, domain)
         worker_mounts: list[dict[str, Any]] = []
         worker_volumes: list[dict[str, Any]] = []
         if pro:
@@ -144,7 +145,7 @@ class Queue(pulumi.ComponentResource):
                 "nats_host": nats_host,
                 "nats_port": names.NATS_PORT,
                 "nats_stream": names.NATS_CHANNEL,
-                "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT),
+                "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT, domain=domain),
                 # The JetStream queue-worker runs up to max_inflight invocations at once.
                 "max_inflight": queue.max_inflight,
                 "ack_wait": go_duration(queue.ack_wait),
@@ -188,6 +189,8 @@ class Queue(pulumi.ComponentResource):
                     topology_spread_labels=worker_labels if config.availability.topology_spread else None,
                 ),
                 replicas=queue.worker_replicas,
+                # The Pro worker mounts the credentials Secret: roll it when they change.
+                pod_annotations=k8s.credentials_annotation(config) if pro else None,
             ),
             opts=child,
         )

@@ -32,15 +32,16 @@ PASSWORD_FILE = monitoring_config.PASSWORD_FILE
 def scaler_env(config: PlatformConfig) -> dict[str, str]:
     """The scaler's `SCALER_*` settings for the cluster; `scaler.env` adds to and overrides them."""
     namespace = config.namespaces.control_plane
+    domain = config.kubernetes_dns_domain
     env = {
         "SCALER_LISTEN": f"0.0.0.0:{names.SCALER_PORT}",
-        "SCALER_PROVIDER_URL": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT),
+        "SCALER_PROVIDER_URL": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT, domain=domain),
         "SCALER_PROVIDER_USER": names.BASIC_AUTH_ADMIN_USER,
         "SCALER_PROVIDER_PASSWORD_FILE": PASSWORD_FILE,
         # Alertmanager sends the same gateway admin credentials (see monitoring_config).
         "SCALER_AUTH_USER": names.BASIC_AUTH_ADMIN_USER,
         "SCALER_AUTH_PASSWORD_FILE": PASSWORD_FILE,
-        "SCALER_PROMETHEUS_URL": names.service_url(names.PROMETHEUS, namespace, names.PROMETHEUS_PORT),
+        "SCALER_PROMETHEUS_URL": names.service_url(names.PROMETHEUS, namespace, names.PROMETHEUS_PORT, domain=domain),
         "SCALER_POLICY": config.scaler.policy,
         "SCALER_DEFAULT_NAMESPACE": config.namespaces.functions,
         "SCALER_LOG_LEVEL": config.scaler.log_level,
@@ -129,7 +130,8 @@ class ScalerService(pulumi.ComponentResource):
                 labels,
                 pod,
                 replicas=settings.replicas,
-                pod_annotations=names.scrape_annotations(names.SCALER_PORT, "/metrics"),
+                pod_annotations={**names.scrape_annotations(names.SCALER_PORT, "/metrics"),
+                                 **blocks.credentials_annotation(config)},
                 # Decisions are serialized inside one process: never two scalers at once.
                 strategy={"type": "Recreate"},
             ),
@@ -137,6 +139,6 @@ class ScalerService(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.url = names.service_url(names.SCALER, namespace, names.SCALER_PORT)
+        self.url = names.service_url(names.SCALER, namespace, names.SCALER_PORT, domain=config.kubernetes_dns_domain)
         self.alert_url = monitoring_config.scaler_alert_url(config)
         self.register_outputs({"url": self.url, "alertUrl": self.alert_url, "image": self.image_reference})

@@ -10,6 +10,7 @@ from faasplane.components.config import (
     duration_seconds,
     go_duration,
     load_config,
+    misspelt_namespaces,
     parse_config,
 )
 from faasplane.components.mock_engine import run_program
@@ -210,3 +211,28 @@ def test_function_images_are_image_references() -> None:
     assert "faasplane:functionImages.sum: \"Not An Image\" is not valid: 'Not An Image' is not an image reference" in str(
         error.value
     )
+
+
+def test_a_resources_block_gives_only_what_it_changes() -> None:
+    config = load({"faasplane:gateway": {"resources": {"limits": {"memory": "512Mi"}}}})
+    assert config.gateway.resources.limits.memory == "512Mi"
+    assert (config.gateway.resources.limits.cpu, config.gateway.resources.requests.memory) == ("500m", "64Mi")
+    assert config.gateway.provider_resources.limits.memory == "256Mi", "other blocks keep their defaults"
+    with pytest.raises(ConfigError) as error:
+        load({"faasplane:queue": {"natsResources": {"limits": {"memory": "lots"}}}})
+    assert "faasplane:queue.natsResources.limits.memory" in str(error.value)
+
+
+def test_a_dotted_key_in_the_stack_file_says_to_nest_the_value() -> None:
+    with pytest.raises(ConfigError) as error:
+        load({"faasplane:alertRule.thresholdRps": 10})
+    message = str(error.value)
+    assert "faasplane:alertRule.thresholdRps: a dotted key is not a path in a stack file" in message
+    assert "pulumi config set --path 'faasplane:alertRule.thresholdRps' 10" in message
+
+
+def test_a_namespace_like_faasplanes_is_reported_as_a_typo() -> None:
+    assert misspelt_namespaces(["fasplane:edition", "kubernetes:context", "faasplane:edition", "aws:region"]) == [
+        "fasplane:edition: the namespace 'fasplane' is not 'faasplane', so nothing reads this setting: "
+        "did you mean faasplane:edition?"
+    ]

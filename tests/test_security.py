@@ -102,12 +102,24 @@ def test_every_namespace_denies_ingress_by_default(stack_objects: list[dict]) ->
     assert default_deny == {names.CONTROL_PLANE_NAMESPACE, names.FUNCTIONS_NAMESPACE}
 
 
-def test_config_maps_and_secrets_are_auto_named(rendered_stacks: dict[str, Rendered]) -> None:
-    """A fixed name would turn every change into a delete-before-replace instead of a rolling update."""
+def test_config_maps_and_secrets_are_auto_named_or_roll_their_pods(rendered_stacks: dict[str, Rendered]) -> None:
+    """A fixed name turns a change into a delete-before-replace that rolls nothing: ConfigMaps and Secrets are
+    auto-named, except the credentials Secret (the chart's `basic-auth`, which connectors read), whose every
+    mounting pod carries a revision annotation of the password instead."""
     for rendered in rendered_stacks.values():
         for resource in rendered.resources:
             if resource.is_kubernetes_object and resource.inputs["kind"] in ("ConfigMap", "Secret"):
-                assert not (resource.inputs.get("metadata") or {}).get("name"), resource.name
+                name = (resource.inputs.get("metadata") or {}).get("name")
+                assert not name or name == names.AUTH_SECRET_NAME, resource.name
+        for obj in rendered.kubernetes_objects():
+            if obj["kind"] != "Deployment":
+                continue
+            template = obj["spec"]["template"]
+            mounted = [v for v in template["spec"].get("volumes", [])
+                       if (v.get("secret") or {}).get("secretName") == names.AUTH_SECRET_NAME]
+            if mounted:
+                annotations = template["metadata"].get("annotations") or {}
+                assert names.CREDENTIALS_REVISION_ANNOTATION in annotations, obj["metadata"]["name"]
 
 
 def test_credentials_appear_only_inside_secrets(rendered_stacks: dict[str, Rendered]) -> None:

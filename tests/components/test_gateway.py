@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from faasplane.components import names
+from faasplane.components import k8s, names
 from faasplane.components.config import ConfigError, parse_config
 from faasplane.components.gateway import Gateway, load_balancer_url
 from faasplane.components.images import resolve_images
@@ -99,6 +99,7 @@ def test_one_deployment_runs_gateway_and_provider(dev: Rendered) -> None:
     assert template["metadata"]["annotations"] == {
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(names.GATEWAY_METRICS_PORT),
+        names.CREDENTIALS_REVISION_ANNOTATION: k8s.credentials_revision(PASSWORD, names.CONTROL_PLANE_NAMESPACE),
     }
     ports = {p["name"]: p["containerPort"] for p in containers(dev)[names.GATEWAY]["ports"]}
     assert ports == {"http": names.GATEWAY_PORT, "metrics": names.GATEWAY_METRICS_PORT}
@@ -217,20 +218,33 @@ def test_gateway_liveness_does_not_depend_on_the_provider(dev: Rendered) -> None
 # --- credentials -----------------------------------------------------------------------------------
 
 
-def test_basic_auth_secret_is_auto_named_and_mounted(dev: Rendered) -> None:
-    [secret_resource] = [r for r in dev.resources if r.type == "kubernetes:core/v1:Secret"]
-    assert "name" not in secret_resource.inputs["metadata"], "a fixed name would not roll the Deployment"
+def test_basic_auth_secret_has_the_charts_name_and_is_mounted(dev: Rendered) -> None:
     secret = one(dev, "Secret")
+    assert secret["metadata"]["name"] == names.AUTH_SECRET_NAME == "basic-auth", "what the connectors expect"
     assert set(secret["data"]) == {names.BASIC_AUTH_USER_KEY, names.BASIC_AUTH_PASSWORD_KEY}
     assert set(secret["data"].values()) == {REDACTED}
-    assert dev.outputs["authSecretName"] == secret["metadata"]["name"]
+    assert dev.outputs["authSecretName"] == "basic-auth"
     pod = one(dev, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
     [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
-    assert auth_volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert auth_volume["secret"]["secretName"] == "basic-auth"
     for container in pod["containers"]:
         mounts = {m["name"]: m for m in container["volumeMounts"]}
         assert mounts[auth_volume["name"]]["mountPath"] == names.SECRET_MOUNT_PATH
         assert mounts[auth_volume["name"]]["readOnly"] is True
+
+
+def test_the_secret_name_is_a_setting() -> None:
+    rendered = render({"gateway": {"authSecretName": "openfaas-admin"}})
+    assert one(rendered, "Secret")["metadata"]["name"] == "openfaas-admin"
+    pod = one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]
+    assert [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v] == ["openfaas-admin"]
+
+
+def test_a_new_password_rolls_the_pods_though_the_secret_keeps_its_name() -> None:
+    first = k8s.credentials_revision(PASSWORD, names.CONTROL_PLANE_NAMESPACE)
+    assert k8s.credentials_revision(PASSWORD + "2", names.CONTROL_PLANE_NAMESPACE) != first
+    assert k8s.credentials_revision(PASSWORD, "faas") != first, "salted per namespace"
+    assert PASSWORD not in first and len(first) == 16
 
 
 def test_password_comes_from_the_secret_config_and_is_never_in_plain_text(dev: Rendered) -> None:

@@ -390,3 +390,16 @@ def test_component_and_children() -> None:
     assert [r.name for r in rendered.of_type(f"{names.TYPE_PREFIX}:NetworkPolicies")] == ["net"]
     children = rendered.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     assert len(children) == 9 and all(r.name.startswith("net-") for r in children)
+
+
+def test_a_connector_named_by_its_labels_reaches_the_gateway_api_and_nothing_else() -> None:
+    platform = platform_from(render_stack("dev", {"faasplane:gateway": {"clients": [{"app": "cron-connector"}]}})
+                             .kubernetes_objects())
+    connector = Pod(platform.control_plane, {"app": "cron-connector"})
+    gateway = platform.pod(names.GATEWAY)
+    assert may_reach(platform.policies, connector, gateway, names.GATEWAY_PORT)
+    assert not may_reach(platform.policies, connector, gateway, names.GATEWAY_METRICS_PORT)
+    assert not may_reach(platform.policies, connector, platform.pod(names.PROMETHEUS), names.PROMETHEUS_PORT)
+    assert not may_reach(platform.policies, Pod(platform.control_plane, {"app": "other"}), gateway, names.GATEWAY_PORT)
+    default = render("dev")
+    assert not may_reach(default.policies, connector, default.pod(names.GATEWAY), names.GATEWAY_PORT)

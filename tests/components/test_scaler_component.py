@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from faasplane.components import k8s, names
 from faasplane.components import monitoring_config as mc
-from faasplane.components import names
 from faasplane.components.config import ConfigError, PlatformConfig, parse_config
 from faasplane.components.mock_engine import SECRET_SIG, Rendered
 from faasplane.components.scaler import REPO_ROOT, ScalerService, scaler_env
@@ -170,6 +170,7 @@ def test_deployment(name: str) -> None:
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(names.SCALER_PORT),
         "prometheus.io/path": "/metrics",
+        **k8s.credentials_annotation(config),
     }
     pod = template["spec"]
     assert_hardened(pod, config.scaler.resources)
