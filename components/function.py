@@ -245,6 +245,8 @@ class Function(pulumi.ComponentResource):
     """The `docker-build:index:Image` that builds it, or None for a prebuilt image."""
     deployment: kubernetes.apps.v1.Deployment
     service: kubernetes.core.v1.Service
+    secrets: dict[str, kubernetes.core.v1.Secret]
+    """The Secrets this function created from `FunctionArgs.secrets` values, by name."""
 
     def __init__(
         self,
@@ -312,6 +314,18 @@ class Function(pulumi.ComponentResource):
         self.annotations = {SCRAPE_ANNOTATION: "false"} | {k: as_text(v) for k, v in args.annotations.items()}
         selector = {names.FUNCTION_LABEL: name}
         child = pulumi.ResourceOptions(parent=self, depends_on=target.depends_on or None)
+
+        # Secrets given as values: one Secret each, in the functions namespace, the value kept secret.
+        self.secrets = {
+            secret: kubernetes.core.v1.Secret(
+                f"{name}-secret-{secret}",
+                metadata=k8s.metadata(None, target.namespace, {names.FUNCTION_LABEL: name}),
+                type="Opaque",
+                string_data={secret: pulumi.Output.secret(value)},
+                opts=child,
+            )
+            for secret, value in args.secret_values().items()
+        }
 
         self.deployment = kubernetes.apps.v1.Deployment(
             f"{name}-deployment",
@@ -385,9 +399,14 @@ class Function(pulumi.ComponentResource):
             mounts.append(k8s.mount(TMP_VOLUME, "/tmp"))
         if args.secrets:
             volume = f"{name}-projected-secrets"
-            volumes.append(
-                {"name": volume, "projected": {"sources": [{"secret": {"name": s}} for s in args.secrets]}}
-            )
+            created = {secret: resource.metadata.name for secret, resource in self.secrets.items()}
+            sources = [
+                # A created Secret is auto-named (a new value rolls the Deployment); its one key is the file.
+                {"secret": {"name": created[s], "items": [{"key": s, "path": s}]}} if s in created
+                else {"secret": {"name": s}}
+                for s in args.secrets
+            ]
+            volumes.append({"name": volume, "projected": {"sources": sources}})
             mounts.append(k8s.mount(volume, names.FUNCTION_SECRET_MOUNT_PATH, read_only=True))
         probe = k8s.http_probe(HEALTH_PATH, names.FUNCTION_PORT, initial_delay=2, period=2, timeout=1,
                                failure_threshold=3)

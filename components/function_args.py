@@ -284,8 +284,10 @@ class FunctionArgs:
     fprocess: str | None = None
     """The watchdog's process; default: the template's."""
     env: Mapping[str, str | int | float | bool] = field(default_factory=dict)
-    secrets: Sequence[str] = ()
-    """Kubernetes Secrets in the functions namespace, mounted at /var/openfaas/secrets/<key>."""
+    secrets: Sequence[str] | Mapping[str, pulumi.Input[str] | None] = ()
+    """Secrets the function reads from /var/openfaas/secrets/<name>, as faas-cli mounts them: a list of the
+    names of existing Secrets in the functions namespace, or a mapping of name to a Pulumi secret value
+    (`config.require_secret("apiKey")`), for which the function creates the Secret (None: an existing one)."""
     labels: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     annotations: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     requests: ResourceSpec = ResourceSpec()
@@ -368,7 +370,8 @@ class FunctionArgs:
             ("handler", self.handler is None or isinstance(self.handler, str | os.PathLike),
              "the path of the directory with the function's handler"),
             ("env", isinstance(self.env, Mapping), "a mapping of names to values"),
-            ("secrets", _is_list(self.secrets), "a list of Secret names"),
+            ("secrets", _is_list(self.secrets) or isinstance(self.secrets, Mapping),
+             "a list of Secret names, or a mapping of names to Pulumi secrets"),
             ("labels", isinstance(self.labels, Mapping), "a mapping of label keys to values"),
             ("annotations", isinstance(self.annotations, Mapping), "a mapping"),
             ("requests", isinstance(self.requests, ResourceSpec), "a ResourceSpec(cpu=..., memory=...)"),
@@ -440,13 +443,27 @@ class FunctionArgs:
     def _secret_problems(self) -> list[Problem]:
         out: list[Problem] = []
         seen: set[str] = set()
+        mapping = isinstance(self.secrets, Mapping)
         for index, secret in enumerate(self.secrets):
+            where = f"secrets.{secret}" if mapping else f"secrets[{index}]"
             if not isinstance(secret, str) or len(secret) > 253 or not _DNS1123_SUBDOMAIN.match(secret):
-                out.append(invalid(f"secrets[{index}]", secret, "a Secret name (DNS-1123 subdomain)"))
+                out.append(invalid(where, secret, "a Secret name (DNS-1123 subdomain)"))
             elif secret in seen:
-                out.append(invalid(f"secrets[{index}]", secret, "each Secret once"))
+                out.append(invalid(where, secret, "each Secret once"))
             seen.add(str(secret))
+            if mapping:
+                value = self.secrets[secret]  # type: ignore[index]
+                if value is not None and not isinstance(value, pulumi.Output):
+                    out.append(Problem(where, "is a plain-text value: give a Pulumi secret "
+                                              "(config.require_secret(...) or pulumi.Output.secret(...)), or None to "
+                                              "mount an existing Secret of that name"))
         return out
+
+    def secret_values(self) -> dict[str, pulumi.Output[str]]:
+        """The secrets this function creates: name -> its Pulumi secret value."""
+        if not isinstance(self.secrets, Mapping):
+            return {}
+        return {name: value for name, value in self.secrets.items() if value is not None}
 
     def _resource_problems(self) -> list[Problem]:
         out: list[Problem] = []

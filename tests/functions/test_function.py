@@ -521,3 +521,37 @@ def test_timeouts_take_go_durations_as_the_watchdog_does(monkeypatch):
         "function 'quick': timeouts.write 1m30s is longer than the gateway's upstreamTimeout 1m: synchronous calls "
         "end at the gateway first; raise faasplane:gateway upstreamTimeout (and writeTimeout)",
     ]
+
+
+def test_secret_values_become_secrets_mounted_where_faas_cli_mounts_them():
+    api_key = "api-key-value-do-not-leak"
+    rendered, functions = render(lambda: Function("echo", FunctionArgs(
+        image_ref="ghcr.io/acme/echo:1", secrets={"api-key": pulumi.Output.secret(api_key), "db": None}),
+        platform_ref()))
+    [secret] = objects(rendered, "Secret").values()
+    assert secret["metadata"]["namespace"] == "openfaas-fn" and secret["metadata"]["name"].startswith("echo-secret-")
+    assert secret["data"] == {"api-key": REDACTED}, "kept secret, redacted in the render"
+    assert api_key not in str(rendered.kubernetes_objects())
+    pod = objects(rendered, "Deployment")["echo"]["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if "projected" in v]
+    assert volume["projected"]["sources"] == [
+        {"secret": {"name": secret["metadata"]["name"], "items": [{"key": "api-key", "path": "api-key"}]}},
+        {"secret": {"name": "db"}},
+    ]
+    [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["mountPath"] == "/var/openfaas/secrets" and mount["readOnly"] is True
+    assert set(functions[0].secrets) == {"api-key"}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ({"api-key": "plain"}, "secrets.api-key: is a plain-text value: give a Pulumi secret"),
+        ({"API_KEY": pulumi.Output.secret("x")}, "secrets.API_KEY: 'API_KEY' is not valid: expected a Secret name"),
+        (["db", "db"], "secrets[1]: 'db' is not valid: expected each Secret once"),
+    ],
+)
+def test_bad_secrets_name_the_function_and_the_secret(secrets, message):
+    with pytest.raises(FunctionError) as error:
+        render(lambda: Function("echo", FunctionArgs(image_ref="ghcr.io/acme/echo:1", secrets=secrets), platform_ref()))
+    assert "function 'echo'" in str(error.value) and message in str(error.value), str(error.value)
