@@ -144,9 +144,9 @@ CASES = [
     ("sum", FunctionArgs(image_ref=REF, env=["A=1"]),  # type: ignore[arg-type]
      "function 'sum': env: ['A=1'] is not valid: expected a mapping of names to values"),
     ("sum", FunctionArgs(image_ref=REF, secrets=None),  # type: ignore[arg-type]
-     "function 'sum': secrets: None is not valid: expected a list of Secret names"),
+     "function 'sum': secrets: None is not valid: expected a list of Secret names, or a mapping of names to Pulumi secrets"),
     ("sum", FunctionArgs(image_ref=REF, secrets=3),  # type: ignore[arg-type]
-     "function 'sum': secrets: 3 is not valid: expected a list of Secret names"),
+     "function 'sum': secrets: 3 is not valid: expected a list of Secret names, or a mapping of names to Pulumi secrets"),
     ("sum", FunctionArgs(image_ref=REF, constraints=None),  # type: ignore[arg-type]
      "function 'sum': constraints: None is not valid: expected a mapping or a list of key=value strings"),
     ("hello", FunctionArgs(handler=HELLO, lang="python3-http", build_args=None),  # type: ignore[arg-type]
@@ -290,7 +290,7 @@ def test_every_wrong_type_is_reported_at_once_with_the_other_problems():
                         scale=Scale(factor=0))
     assert error("sum", args).splitlines() == [
         "function 'sum': env: None is not valid: expected a mapping of names to values",
-        "function 'sum': secrets: None is not valid: expected a list of Secret names",
+        "function 'sum': secrets: None is not valid: expected a list of Secret names, or a mapping of names to Pulumi secrets",
         "function 'sum': constraints: None is not valid: expected a mapping or a list of key=value strings",
         "function 'sum': build_args: None is not valid: expected a mapping of names to values",
         "function 'sum': scale.factor: 0 is not valid: expected an integer 1..100 (percent of max added per step)",
