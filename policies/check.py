@@ -315,6 +315,16 @@ def format_table(violations: Sequence[Violation]) -> str:
     )
 
 
+FIXES = {
+    "pinned-images": (
+        "pin the images by digest, on a machine that reaches their registries: scripts/pin-images.py --stack STACK "
+        "prints the `pulumi config set --path faasplane:images.<key> <image>@sha256:<digest>` commands (it needs "
+        "docker buildx or crane) and --apply runs them (it needs the Pulumi CLI); or set those keys yourself"
+    ),
+}
+"""What to do about a policy's mandatory findings, where one step fixes them all."""
+
+
 def run(directory: Path, config_path: Path | None = None, out: Any = None) -> int:
     """Check a render and print the report; returns the exit code."""
     out = out or sys.stdout
@@ -328,6 +338,8 @@ def run(directory: Path, config_path: Path | None = None, out: Any = None) -> in
     if violations:
         print(format_table(violations), file=out)
     print(f"{len(violations)} violation(s): {mandatory} mandatory, {len(violations) - mandatory} advisory", file=out)
+    for policy in sorted({v.policy for v in violations if v.mandatory and v.policy in FIXES}):
+        print(f"to fix {policy}: {FIXES[policy]}", file=out)
     return EXIT_VIOLATIONS if mandatory else EXIT_OK
 
 

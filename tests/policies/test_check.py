@@ -16,7 +16,7 @@ import yaml
 
 from faasplane.components import names
 from faasplane.components.mock_engine import Rendered
-from faasplane.components.render import ROOT, object_path, write_render
+from faasplane.components.render import ROOT, object_path, render_stack, write_render
 from faasplane.policies import check
 from faasplane.policies.rules import POLICIES
 
@@ -226,3 +226,15 @@ def test_a_crashing_validator_exits_3_never_0(dev_render: Path, monkeypatch: pyt
     assert check.main([str(dev_render)]) == check.EXIT_POLICY_ERROR
     error = capsys.readouterr().err
     assert "policy pod-hardening failed on " in error and "KeyError" in error
+
+
+def test_prod_tag_pinned_images_say_how_to_pin_them(tmp_path: Path) -> None:
+    """The README's own `make review STACK=prod` fails on a fresh clone: the output says what fixes it."""
+    out = tmp_path / "prod"
+    write_render(render_stack("prod"), out)
+    result = cli(str(out), "--config", str(CONFIG_DIR / "prod.json"))
+    assert result.returncode == check.EXIT_VIOLATIONS
+    [hint] = [line for line in result.stdout.splitlines() if line.startswith("to fix ")]
+    assert hint.startswith("to fix pinned-images: pin the images by digest")
+    assert "scripts/pin-images.py --stack STACK" in hint and "docker buildx or crane" in hint
+    assert "--apply runs them (it needs the Pulumi CLI)" in hint
