@@ -2,22 +2,29 @@
 
     python -m faasplane.components.stackyml check FILE [--edition ce|pro]
 
-prints one line per function, `NAME IMAGE min=N max=N`, and exits 0; or prints
-`FILE: functions.NAME.KEY: message` for each error on stderr and exits 2. Warnings (keys faas-cli
-ignores, features faasplane does not use) go to stderr as `FILE: KEY: warning: message` and do not
-change the exit code.
+prints the edition whose limits were checked (`edition: ce (...)`: CE, faasplane's default, unless
+`--edition pro`), then one line per function, `NAME IMAGE min=N max=N`, and exits 0; or prints
+`FILE: functions.NAME.KEY: message` for each error (the file's, then the edition's) on stderr and exits 2.
+Warnings (keys faas-cli ignores, with a "did you mean" for a misspelt one, features faasplane does not use,
+values faasplane adjusts) follow on stderr as `FILE: KEY: warning: message`, also when there are errors, and
+do not change the exit code.
 
 What is read, and how it maps onto `FunctionArgs`:
 - `version` (1.0, or absent), `provider.name` (`openfaas`, or `faas` in old files), `provider.gateway`;
-- per function: `lang`, `handler` (relative to the file), `image` (its repository, without registry
+- per function: `lang` (`dockerfile` in any case, as faas-cli compares it; a template pinned with
+  `NAME@REF` is built with faasplane's own NAME template, with a warning), `handler` (relative to the
+  file), `image` (its repository, without registry
   host and tag, names the image pushed to the platform's registry; with `skip_build: true` the image is
   deployed as is), `fprocess`, `environment` (plus `environment_file`s, which override it as in
-  faas-cli; `read_timeout`, `write_timeout`, `exec_timeout` become `timeouts`), `secrets`,
+  faas-cli; `read_timeout`, `write_timeout`, `exec_timeout` become `timeouts`; an `exec_timeout` above
+  `write_timeout`, which the watchdog accepts but cuts at write_timeout, is imported as write_timeout with
+  a warning), `secrets`,
   `constraints`, `labels` (the `com.openfaas.scale.*` labels become `scale`), `annotations`, `limits`,
   `requests`, `readonly_root_filesystem` (default true here, false in faas-cli), `build_args`;
 - `${VAR}` and `${VAR:-default}` are substituted from the environment in every string value (after
-  parsing, so a value cannot change the document's structure); label, annotation and environment
-  values may be numbers or booleans;
+  parsing, so a value cannot change the document's structure); label, annotation, environment and
+  build-arg values may be numbers or booleans, and are taken as written, as faas-cli's YAML library
+  takes them (`on` stays `on`, `1.10` stays `1.10`; only true and false are booleans);
 - `namespace`, `build_options`, `platforms`, `build_secrets`, `configuration` and unknown keys are
   reported as warnings and ignored.
 """
@@ -25,6 +32,7 @@ What is read, and how it maps onto `FunctionArgs`:
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import os
 import re
@@ -45,9 +53,17 @@ from faasplane.components.function import (
     default_max_replicas,
     edition_problems,
 )
-from faasplane.components.function_args import WATCHDOG_TIMEOUT_ENV, FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function_args import (
+    WATCHDOG_TIMEOUT_ENV,
+    FunctionArgs,
+    ResourceSpec,
+    Scale,
+    Timeouts,
+    parse_go_duration,
+)
 from faasplane.components.function_errors import Problem, show
-from faasplane.components.names import EDITION_PRO
+from faasplane.components.function_templates import available_templates
+from faasplane.components.names import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS, EDITION_CE, EDITION_PRO
 from faasplane.scaler import labels as scale_labels
 
 PROVIDERS = ("openfaas", "faas")
@@ -64,6 +80,9 @@ IGNORED_FUNCTION_KEYS = {
 }
 TOP_LEVEL_KEYS = {"version", "provider", "functions"}
 IGNORED_TOP_LEVEL_KEYS = {"configuration": "faasplane ships its own templates (components/templates)"}
+PROVIDER_KEYS = {"name", "gateway", "network"}
+DOCKERFILE = "dockerfile"
+"""The template faas-cli recognises in any case (`lang: Dockerfile` in older files)."""
 RESOURCE_KEYS = ("memory", "cpu")
 TIMEOUT_ENV = {env: name for name, env in WATCHDOG_TIMEOUT_ENV.items()}
 SCALE_FIELDS = {label: name for name, label in Scale.LABELS.items()}
@@ -71,10 +90,11 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class StackYmlError(UserError):
-    """A stack.yml cannot be imported; one `FILE: KEY: message` line per problem."""
+    """A stack.yml cannot be imported; one `FILE: KEY: message` line per problem, and the file's warnings."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], warnings: list[str] | None = None):
         self.problems = problems
+        self.warnings = list(warnings or [])
         super().__init__("\n".join(problems))
 
 
@@ -115,7 +135,41 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+class _Int(int):
+    """An integer that remembers how the file wrote it (`010`, `1_000`)."""
+
+    text: str
+
+
+class _Float(float):
+    """A float that remembers how the file wrote it (`1.10`, `1e3`)."""
+
+    text: str
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> _Int:
+    value = _Int(loader.construct_yaml_int(node))
+    value.text = node.value
+    return value
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> _Float:
+    value = _Float(loader.construct_yaml_float(node))
+    value.text = node.value
+    return value
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+# faas-cli reads stack.yml with YAML 1.2 rules (gopkg.in/yaml.v3): only true and false are booleans, so
+# `GO111MODULE: on` is the string "on", not YAML 1.1's true.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 class _Context:
@@ -137,6 +191,19 @@ class _Context:
     def warn(self, key: str, message: str) -> None:
         self.warnings.append(f"{self.display}: {key}: warning: {message}")
 
+    def warn_unknown(self, where: str, key: Any, known: set[str], reasons: Mapping[str, str] | None = None) -> None:
+        """A key faas-cli does not read (or reads and faasplane ignores, with the reason): a warning, with the
+        closest known key when the key looks misspelt."""
+        reasons = reasons or {}
+        location = f"{where}.{key}" if where else str(key)
+        if key in reasons:
+            self.warn(location, f"{reasons[key]}; ignored")
+        elif key in TIMEOUT_ENV and where.startswith("functions."):
+            self.warn(location, f"faas-cli ignores it here; ignored: a watchdog timeout belongs under "
+                                f"{where}.environment")
+        else:
+            self.warn(location, f"unknown key, faas-cli ignores it; ignored{_did_you_mean(key, known | set(reasons))}")
+
     def substitute(self, value: Any, key: str) -> Any:
         if isinstance(value, str):
             def replace(match: re.Match[str]) -> str:
@@ -155,6 +222,14 @@ class _Context:
         return value
 
 
+def _did_you_mean(key: Any, known: set[str]) -> str:
+    """`: did you mean 'labels'?` for the known key closest to a misspelt one (empty when none is close)."""
+    close = difflib.get_close_matches(str(key), sorted(known), n=1) or difflib.get_close_matches(
+        str(key).lower(), sorted(known), n=1
+    )
+    return f": did you mean {close[0]!r}?" if close else ""
+
+
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """A YAML error on one line: where and what."""
     mark = getattr(exc, "problem_mark", None)
@@ -168,9 +243,12 @@ _show = functools.partial(show, none="null")
 
 
 def _scalar(value: Any) -> str | None:
-    """A label, annotation or environment value as text (numbers and booleans as YAML writes them)."""
+    """A label, annotation, environment or build-arg value as text: as the file writes it, which is what
+    faas-cli passes on (`1.10`, not `1.1`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, _Int | _Float):
+        return value.text
     if isinstance(value, int | float | str):
         return str(value)
     return None
@@ -210,13 +288,19 @@ def _string_list(ctx: _Context, key: str, value: Any, positions: list[int] | Non
     return out
 
 
+_TRUE_WORDS = ("true", "yes", "y", "on")
+_FALSE_WORDS = ("false", "no", "n", "off")
+
+
 def _boolean(ctx: _Context, key: str, value: Any, default: bool) -> bool:
+    """A boolean key: true or false, or a YAML 1.1 word faas-cli's YAML library still reads into a boolean
+    field (yes/no, on/off, y/n)."""
     if value is None:
         return default
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS + _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
     ctx.error(key, f"{_show(value)} is not valid: expected true or false")
     return default
 
@@ -275,8 +359,9 @@ def _resources(ctx: _Context, key: str, value: Any) -> ResourceSpec:
     if not isinstance(value, Mapping):
         ctx.error(key, f"{_show(value)} is not valid: expected a mapping with memory and cpu")
         return ResourceSpec()
-    for extra in sorted(set(value) - set(RESOURCE_KEYS)):
-        ctx.warn(f"{key}.{extra}", "faas-cli reads only memory and cpu; ignored")
+    for extra in sorted(set(value) - set(RESOURCE_KEYS), key=str):
+        hint = _did_you_mean(extra, set(RESOURCE_KEYS))
+        ctx.warn(f"{key}.{extra}", f"faas-cli reads only memory and cpu; ignored{hint}")
     spec: dict[str, str] = {}
     for name in RESOURCE_KEYS:
         item = value.get(name)
@@ -311,6 +396,46 @@ def _environment_files(ctx: _Context, key: str, value: Any) -> dict[str, str]:
     return merged
 
 
+def _language(ctx: _Context, key: str, lang: str | None) -> str | None:
+    """`lang` as faasplane names the template: `dockerfile` in any case (faas-cli compares it so), and
+    `NAME@REF` (a template faas-cli pulls at a ref) as faasplane's own NAME, with a warning. Anything else is
+    returned as written (FunctionArgs reports a template faasplane does not have)."""
+    if lang is None:
+        return None
+    name, pinned, ref = lang.partition("@")
+    if name.lower() == DOCKERFILE:
+        name = DOCKERFILE
+    if not pinned:
+        return name if name == DOCKERFILE else lang
+    if name not in available_templates():
+        return lang
+    ctx.warn(key, f"{lang!r} pins the {name} template at {ref!r} (faas-cli pulls that ref): faasplane builds "
+                  f"with its own {name} template (components/templates/{name}); the ref is ignored")
+    return name
+
+
+def _exec_within_write(ctx: _Context, key: str, timeouts: dict[str, str]) -> dict[str, str]:
+    """The timeouts, with an `exec` above `write` lowered to `write` (and a warning saying so): the watchdog
+    accepts such a pair, faas-cli deploys it, and the call's response is cut at write_timeout anyway;
+    FunctionArgs refuses it, so the file would not import otherwise."""
+    if "exec" not in timeouts or "write" not in timeouts:
+        return timeouts
+    try:
+        above = parse_go_duration(timeouts["exec"]) > parse_go_duration(timeouts["write"])
+    except ValueError:
+        return timeouts  # reported by FunctionArgs
+    if not above:
+        return timeouts
+    execute, write = timeouts["exec"], timeouts["write"]
+    ctx.warn(
+        f"{key}.environment.{WATCHDOG_TIMEOUT_ENV['exec']}",
+        f"{execute!r} is above write_timeout ({write}): the classic watchdog accepts it, but the response is cut "
+        f"at write_timeout, so a call still running at {write} returns no response; imported as exec_timeout "
+        f"{write} (raise write_timeout to {execute} to let calls run that long)",
+    )
+    return timeouts | {"exec": write}
+
+
 _LIST_ITEM = re.compile(r"^(\w+)\[(\d+)\](.*)$")
 
 
@@ -340,15 +465,14 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
         return None
     data = ctx.substitute(dict(raw), key)
     for extra in sorted(set(data) - FUNCTION_KEYS, key=str):
-        reason = IGNORED_FUNCTION_KEYS.get(extra, "unknown key, faas-cli ignores it")
-        ctx.warn(f"{key}.{extra}", f"{reason}; ignored")
+        ctx.warn_unknown(key, extra, FUNCTION_KEYS, IGNORED_FUNCTION_KEYS)
     errors_before = len(ctx.errors)
     # Every field is read and checked, so one run lists all of a function's errors. A key with an error in
     # its shape (a string where a list belongs, say) is left out of what FunctionArgs is given, and what
     # FunctionArgs then finds at or under that key is not reported a second time.
 
     image = _string(ctx, f"{key}.image", data.get("image"))
-    lang = _string(ctx, f"{key}.lang", data.get("lang"))
+    lang = _language(ctx, f"{key}.lang", _string(ctx, f"{key}.lang", data.get("lang")))
     handler = _string(ctx, f"{key}.handler", data.get("handler"))
     fprocess = _string(ctx, f"{key}.fprocess", data.get("fprocess"))
     skip_build = _boolean(ctx, f"{key}.skip_build", data.get("skip_build"), False)
@@ -358,6 +482,7 @@ def _function(ctx: _Context, name: str, raw: Any) -> FunctionDeclaration | None:
     for name_, value in list(timeouts.items()):
         if value.isdigit():
             timeouts[name_] = f"{value}s"  # the watchdog reads a bare number as seconds
+    timeouts = _exec_within_write(ctx, key, timeouts)
     if "fprocess" in environment:
         env_fprocess = environment.pop("fprocess")
         fprocess = fprocess or env_fprocess
@@ -423,8 +548,7 @@ def parse(path: Path | str, env: Mapping[str, str] | None = None, *, display: st
         raise StackYmlError([f"{ctx.display}: expected a mapping with version, provider and functions"])
 
     for extra in sorted(set(document) - TOP_LEVEL_KEYS, key=str):
-        reason = IGNORED_TOP_LEVEL_KEYS.get(extra, "unknown key, faas-cli ignores it")
-        ctx.warn(str(extra), f"{reason}; ignored")
+        ctx.warn_unknown("", extra, TOP_LEVEL_KEYS, IGNORED_TOP_LEVEL_KEYS)
     version = document.get("version")
     version_text = None if version is None else str(version)
     if version_text is not None and version_text not in VERSIONS + ("1",):
@@ -439,8 +563,8 @@ def parse(path: Path | str, env: Mapping[str, str] | None = None, *, display: st
         if provider_name not in PROVIDERS:
             ctx.error("provider.name", f"{_show(provider_name)} is not valid: expected openfaas (or faas)")
         gateway = provider.get("gateway")
-        for extra in sorted(set(provider) - {"name", "gateway", "network"}, key=str):
-            ctx.warn(f"provider.{extra}", "unknown key, faas-cli ignores it; ignored")
+        for extra in sorted(set(provider) - PROVIDER_KEYS, key=str):
+            ctx.warn_unknown("provider", extra, PROVIDER_KEYS)
 
     functions = document.get("functions")
     declarations: list[FunctionDeclaration] = []
@@ -453,7 +577,7 @@ def parse(path: Path | str, env: Mapping[str, str] | None = None, *, display: st
             if declaration is not None:
                 declarations.append(declaration)
     if ctx.errors:
-        raise StackYmlError(ctx.errors)
+        raise StackYmlError(ctx.errors, ctx.warnings)
     return StackFile(
         path=path, version=version_text, provider=str(provider_name), gateway=gateway,
         functions=declarations, warnings=ctx.warnings,
@@ -473,7 +597,12 @@ def declare(
     path: Path | str, platform: PlatformComponent | PlatformRef, env: Mapping[str, str] | None = None
 ) -> list[Function]:
     """A `Function` for each function of a stack.yml, deployed onto `platform`."""
-    stack = parse(path, env)
+    try:
+        stack = parse(path, env)
+    except StackYmlError as exc:
+        for warning in exc.warnings:
+            pulumi.log.warn(warning)
+        raise
     for warning in stack.warnings:
         pulumi.log.warn(warning)
     return [Function(d.name, d.args, platform) for d in stack.functions]
@@ -486,28 +615,39 @@ def summary(declaration: FunctionDeclaration, edition: str | None = None) -> str
     return f"{declaration.name} {declaration.image or '-'} min={scale.replicas} max={maximum}"
 
 
+def edition_line(edition: str) -> str:
+    """The line `check` starts with: the edition whose limits were checked."""
+    if edition == EDITION_CE:
+        return (f"edition: ce (OpenFaaS CE limits checked: at most {CE_MAX_FUNCTIONS} functions and "
+                f"{CE_MAX_REPLICAS} replicas; --edition pro to lift them)")
+    return "edition: pro (no CE limits checked)"
+
+
+def _print_problems(errors: list[str], warnings: list[str]) -> None:
+    """Errors, then warnings, on stderr."""
+    for line in errors + warnings:
+        print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m faasplane.components.stackyml",
                                      description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a stack.yml and list its functions")
     check.add_argument("file", help="the stack.yml to check")
-    check.add_argument("--edition", choices=("ce", "pro"), help="also check the edition's limits")
+    check.add_argument("--edition", choices=(EDITION_CE, EDITION_PRO), default=EDITION_CE,
+                       help="the edition whose limits are checked (default: ce, faasplane's default edition)")
     args = parser.parse_args(argv)
+    print(edition_line(args.edition))
     try:
         stack = parse(args.file, display=args.file)
     except StackYmlError as exc:
-        for line in exc.problems:
-            print(line, file=sys.stderr)
+        _print_problems(exc.problems, exc.warnings)
         return 2
-    for warning in stack.warnings:
-        print(warning, file=sys.stderr)
-    if args.edition:
-        problems = check_edition(stack, args.edition, args.file)
-        if problems:
-            for line in problems:
-                print(line, file=sys.stderr)
-            return 2
+    problems = check_edition(stack, args.edition, args.file)
+    _print_problems(problems, stack.warnings)
+    if problems:
+        return 2
     for declaration in stack.functions:
         print(summary(declaration, args.edition))
     return 0
