@@ -178,17 +178,9 @@ _SCALER_PROBE_ENV = {"SCALER_PROVIDER_URL": "http://gateway:8080"}
 @functools.cache
 def scaler_tunables() -> frozenset[str]:
     """Every `SCALER_*` variable the scaler reads, less the wired ones: asked of the scaler's own parser."""
-    from faasplane.scaler.settings import Settings
+    from faasplane.scaler.settings import known_variables
 
-    seen: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, key: str, default: Any = None) -> Any:
-            seen.add(key)
-            return super().get(key, default)
-
-    Settings.from_env(Recording(_SCALER_PROBE_ENV))
-    return frozenset(seen) - SCALER_WIRED
+    return known_variables() - SCALER_WIRED
 
 
 class ResourceList(_Model):

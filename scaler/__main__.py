@@ -6,6 +6,7 @@ SCALER_SHUTDOWN_TIMEOUT seconds before the background loops are cancelled.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -25,7 +26,7 @@ def main() -> int:
     from faasplane.scaler.app import create_app
 
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, environment=os.environ),
         host=settings.listen_host,
         port=settings.listen_port,
         lifespan="on",

@@ -23,7 +23,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -32,12 +32,13 @@ from starlette.routing import Route
 
 from faasplane.scaler.alerts import PayloadError, parse_notification
 from faasplane.scaler.engine import FAILED, Scaler
+from faasplane.scaler.failures import FAILURE_LOG_INTERVAL, FailureLog
 from faasplane.scaler.idler import Idler
 from faasplane.scaler.load import PrometheusLoad
 from faasplane.scaler.logs import log_event, request_id
 from faasplane.scaler.metrics import CONTENT_TYPE, ScalerMetrics
 from faasplane.scaler.provider import ProviderClient
-from faasplane.scaler.settings import Settings
+from faasplane.scaler.settings import Settings, unknown_variables
 
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -169,8 +170,12 @@ def create_app(
     *,
     scaler: Scaler | None = None,
     background: bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> Starlette:
-    """Build the ASGI app. Pass `scaler` to inject fakes; `background=False` skips the loops."""
+    """Build the ASGI app. Pass `scaler` to inject fakes; `background=False` skips the loops.
+
+    `environment` (the process's) is checked at start for `SCALER_*` variables that are not settings.
+    """
     metrics = scaler.metrics if scaler is not None else ScalerMetrics()
     owned: list[Callable[[], Awaitable[None]]] = []
     if scaler is None:
@@ -182,6 +187,7 @@ def create_app(
             timeout=settings.provider_timeout,
             concurrency=settings.provider_concurrency,
             metrics=metrics,
+            failures=FailureLog(),
         )
         owned.append(provider.aclose)
         load = None
@@ -193,6 +199,8 @@ def create_app(
             owned.append(load.aclose)
         scaler = Scaler(settings, provider, load, metrics)
     engine = scaler
+    failures = getattr(engine.provider, "failures", None)  # a fake provider may have none
+    failure_log = failures if isinstance(failures, FailureLog) else None
     auth_check = None
     if settings.auth_required:
         assert settings.auth_user is not None and settings.auth_password is not None
@@ -220,9 +228,17 @@ def create_app(
                 tasks.append(asyncio.create_task(
                     run_periodically(settings.idle_interval, Idler(engine).run_once, "idler", metrics)
                 ))
+            if failure_log is not None:
+                async def flush_failures() -> None:
+                    failure_log.flush()
+
+                tasks.append(asyncio.create_task(
+                    run_periodically(FAILURE_LOG_INTERVAL, flush_failures, "failure-log", metrics)
+                ))
         log_event(logging.INFO, "started", policy=settings.policy, provider=settings.provider_url,
                   prometheus=settings.prometheus_url, auth=auth_check is not None,
                   cap=settings.max_replicas_cap)
+        log_startup_warnings(settings, environment or {})
         try:
             yield
         finally:
@@ -231,6 +247,8 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             for close in owned:
                 await close()
+            if failure_log is not None:
+                failure_log.flush(final=True)  # the repeats not summarized yet
             log_event(logging.INFO, "stopped")
 
     routes = [
@@ -242,6 +260,22 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.scaler = engine
     return app
+
+
+def log_startup_warnings(settings: Settings, environment: Mapping[str, str]) -> None:
+    """One warning line per `SCALER_*` variable that is not a setting, and one if the webhook is open."""
+    for name, suggestion in unknown_variables(environment):
+        hint = f"; did you mean {suggestion}?" if suggestion else ""
+        fields = {"variable": name} | ({"suggestion": suggestion} if suggestion else {})
+        log_event(logging.WARNING, "unknown-variable", **fields,
+                  message=f"{name} is not a scaler setting and is ignored{hint}")
+    if not settings.auth_required:
+        log_event(
+            logging.WARNING, "webhook-open", route="/system/alert",
+            listen=f"{settings.listen_host}:{settings.listen_port}",
+            message=f"POST /system/alert needs no credentials: anyone who can reach port {settings.listen_port} "
+            "can scale functions; set SCALER_AUTH_USER and SCALER_AUTH_PASSWORD_FILE to require basic auth",
+        )
 
 
 async def run_periodically(

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from faasplane.scaler import decision as rules
 from faasplane.scaler.alerts import Alert, FunctionRef, Notification
 from faasplane.scaler.decision import Decision, Limits
+from faasplane.scaler.failures import Outlook, outlook
 from faasplane.scaler.labels import DEFAULT_MAX, DEFAULT_MAX_OPENFAAS, ScaleSpec, parse_scale_labels
 from faasplane.scaler.load import LoadSnapshot, LoadSource
 from faasplane.scaler.logs import log_event
@@ -28,6 +29,17 @@ from faasplane.scaler.state import Delivery, DeliveryKey, FunctionState, ScalerS
 # A payload naming at least this many functions of one namespace reads them with one list call
 # instead of one GET each (a 1,000-alert payload then costs 1 list + the scale calls).
 LIST_THRESHOLD = 16
+
+# What follows a failed provider call, in its log line (scaler/failures.py).
+WEBHOOK_RETRY = (
+    "the webhook answers 502: Alertmanager retries the notification with backoff until the group's "
+    "next flush (group_interval)"
+)
+WEBHOOK_FINAL = "the alert is skipped and the webhook answers 200: Alertmanager does not retry it"
+PREFETCH_OUTLOOK = Outlook(
+    "the scaler reads the payload's functions one by one instead",
+    "the scaler reads the payload's functions one by one instead",
+)
 
 APPLIED = "applied"
 UNCHANGED = "unchanged"
@@ -91,6 +103,15 @@ class Scaler:
         )
         self.openfaas_policy = settings.policy == POLICY_OPENFAAS
         self._default_max = DEFAULT_MAX_OPENFAAS if self.openfaas_policy else DEFAULT_MAX
+        every = f"{settings.reconcile_interval:g}s"
+        self.webhook_outlook = Outlook(WEBHOOK_RETRY, WEBHOOK_FINAL)
+        # proportional: a resolved alert whose read or scale failed is left descending for the reconciler
+        self.descent_outlook = Outlook(
+            f"{WEBHOOK_RETRY}; meanwhile the reconcile loop retries the descent every {every}", WEBHOOK_FINAL
+        )
+        self.reconcile_outlook = Outlook(
+            f"the reconcile loop retries the descent in {every}", "the descent of this function stops"
+        )
 
     def spec_for(self, info: FunctionInfo) -> ScaleSpec:
         return parse_scale_labels(info.labels, default_max=self._default_max)
@@ -103,7 +124,8 @@ class Scaler:
         groups: dict[FunctionRef, list[Alert]] = {}
         for alert in notification.alerts:
             groups.setdefault(alert.function, []).append(alert)
-        prefetched = await self._prefetch(groups)
+        with outlook(PREFETCH_OUTLOOK):
+            prefetched = await self._prefetch(groups)
         batches = await asyncio.gather(
             *(self._handle_function(ref, alerts, snapshot, prefetched) for ref, alerts in groups.items())
         )
@@ -155,7 +177,9 @@ class Scaler:
             async with state.lock:
                 results = []
                 for alert in alerts:
-                    result = await self._handle_alert(ref, state, alert, snapshot, prefetched)
+                    descent = alert.status == rules.RESOLVED and not self.openfaas_policy
+                    with outlook(self.descent_outlook if descent else self.webhook_outlook):
+                        result = await self._handle_alert(ref, state, alert, snapshot, prefetched)
                     unknown = unknown or result.reason == "unknown-function"
                     results.append(result)
                 return results
@@ -297,7 +321,8 @@ class Scaler:
         if not refs:
             return
         snapshot = LoadSnapshot(self.load_source)
-        await asyncio.gather(*(self._reconcile_function(ref, snapshot) for ref in refs))
+        with outlook(self.reconcile_outlook):
+            await asyncio.gather(*(self._reconcile_function(ref, snapshot) for ref in refs))
 
     async def _reconcile_function(self, ref: FunctionRef, snapshot: LoadSnapshot) -> None:
         async def decide(state: FunctionState, info: FunctionInfo, now: float) -> Decision:
@@ -313,7 +338,8 @@ class Scaler:
                 state.descending = False
             self.state.forget(ref)
         except ProviderError as error:
-            log_event(logging.WARNING, "reconcile-failed", function=ref.name, namespace=ref.namespace,
+            # the failed call itself is logged, rate-limited, by the provider client (failures.py)
+            log_event(logging.DEBUG, "reconcile-failed", function=ref.name, namespace=ref.namespace,
                       error=error.kind)
 
     # -- one background decision -----------------------------------------------------------------

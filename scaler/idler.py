@@ -25,6 +25,7 @@ from faasplane.scaler import decision as rules
 from faasplane.scaler.alerts import FunctionRef
 from faasplane.scaler.decision import Decision, IdleFacts
 from faasplane.scaler.engine import Scaler
+from faasplane.scaler.failures import Outlook, outlook
 from faasplane.scaler.labels import TYPE_CAPACITY, ScaleSpec
 from faasplane.scaler.logs import log_event
 from faasplane.scaler.provider import FunctionInfo, FunctionNotFound, ProviderError
@@ -53,6 +54,10 @@ def never_invoked_query(function_key: str, window: float) -> str:
 class Idler:
     def __init__(self, scaler: Scaler) -> None:
         self.scaler = scaler
+        self.outlook = Outlook(
+            f"the idler tries again at its next pass, in {scaler.settings.idle_interval:g}s",
+            "the idler leaves the function as it is (a refused 0 is not asked again)",
+        )
 
     def _idle(self, ref: FunctionRef, spec: ScaleSpec, facts: IdleFacts, replicas: int, window: float) -> bool:
         """`decide_idle` on `facts` with the replicas given and the state and clocks as they are now."""
@@ -75,14 +80,19 @@ class Idler:
 
     async def run_once(self) -> None:
         """One pass over the configured namespaces; does nothing without Prometheus."""
-        scaler = self.scaler
-        if scaler.load_source is None:
+        if self.scaler.load_source is None:
             return
+        with outlook(self.outlook):
+            await self._run_once()
+
+    async def _run_once(self) -> None:
+        scaler = self.scaler
         for namespace in scaler.settings.idle_namespaces:
             try:
                 functions = await scaler.provider.list_functions(namespace)
             except ProviderError as error:
-                log_event(logging.WARNING, "idle-list-failed", namespace=namespace, error=error.kind)
+                # the failed call itself is logged, rate-limited, by the provider client (failures.py)
+                log_event(logging.DEBUG, "idle-list-failed", namespace=namespace, error=error.kind)
                 continue
             now = scaler.clock()
             candidates = []
@@ -153,8 +163,8 @@ class Idler:
         except FunctionNotFound:
             return
         except ProviderError as error:
-            log_event(logging.WARNING, "idle-failed", function=ref.name, namespace=ref.namespace,
-                      error=error.kind)
+            log_event(logging.DEBUG, "idle-failed", function=ref.name, namespace=ref.namespace,
+                      error=error.kind)  # the failed call is logged by the provider client
             return
         if applied is None:
             return

@@ -7,6 +7,9 @@ httpx's connect timeout.
 Errors are classified for the HTTP contract with Alertmanager:
 `FunctionNotFound` and `ProviderRefused` are permanent (a retry cannot help), any other
 `ProviderError` is transient (network, timeout, 5xx, 401/403/429) and worth a retry.
+
+Every failed call is reported to a `FailureLog` (scaler/failures.py: logged with its cause and the
+caller's retry outlook, rate-limited per function and error), every successful one too (recovery).
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from datetime import datetime
 import httpx
 
 from faasplane.scaler.alerts import FunctionRef, is_valid_name, parse_timestamp
+from faasplane.scaler.failures import FailureLog, Outlook, current_outlook, describe_exception, excerpt
 from faasplane.scaler.metrics import ScalerMetrics
 
 _TRANSIENT_4XX = frozenset({401, 403, 408, 429})
 # Deadline of the readiness check: below the kubelet's default probe timeout (1 s), so /readyz
 # answers 503 in time rather than letting the probe time out.
 READY_TIMEOUT = 0.8
+READY_OUTLOOK = Outlook(
+    "/readyz answers 503 (the pod is not ready) until the provider answers; the kubelet probes again",
+    "/readyz answers 503 (the pod is not ready) until the provider answers; the kubelet probes again",
+)
 
 
 class ProviderError(Exception):
@@ -33,10 +41,11 @@ class ProviderError(Exception):
 
     transient = True
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+    def __init__(self, kind: str, detail: str = "", *, status: int | None = None) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
+        self.status = status
 
 
 class FunctionNotFound(ProviderError):
@@ -49,7 +58,7 @@ class ProviderRefused(ProviderError):
     transient = False
 
     def __init__(self, status_code: int, detail: str = "") -> None:
-        super().__init__(f"refused-{status_code}", detail)
+        super().__init__(f"refused-{status_code}", detail, status=status_code)
         self.status_code = status_code
 
 
@@ -113,10 +122,12 @@ class ProviderClient:
         concurrency: int = 16,
         metrics: ScalerMetrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        failures: FailureLog | None = None,
     ) -> None:
         self._timeout = timeout
         self._metrics = metrics
         self._concurrency = concurrency
+        self.failures = failures if failures is not None else FailureLog()
         self._settings = {
             "base_url": base_url.rstrip("/"),
             "auth": auth,
@@ -148,38 +159,59 @@ class ProviderClient:
             await self._health.aclose()
 
     async def get_function(self, function: FunctionRef) -> FunctionInfo:
-        response = await self._call(
-            "get_function", "GET", f"/system/function/{function.name}",
-            params={"namespace": function.namespace},
-        )
-        if response.status_code == 404:
-            self._count_error("get_function", "not-found")
-            raise FunctionNotFound("not-found", function.key)
-        self._raise_for_status("get_function", response)
-        return function_info_from_json(self._json("get_function", response), function)
+        request = f"GET /system/function/{function.name}?namespace={function.namespace}"
+        try:
+            response = await self._call(
+                "get_function", "GET", f"/system/function/{function.name}",
+                params={"namespace": function.namespace},
+            )
+            if response.status_code == 404:
+                self._count_error("get_function", "not-found")
+                raise FunctionNotFound("not-found", _http_cause(response), status=404)
+            self._raise_for_status("get_function", response)
+            info = function_info_from_json(self._json("get_function", response), function)
+        except ProviderError as error:
+            self._failed(function.key, _function_identity(function), "get_function", request, error)
+            raise
+        self.failures.succeeded(function.key)
+        return info
 
     async def scale(self, function: FunctionRef, replicas: int) -> None:
-        response = await self._call(
-            "scale", "POST", f"/system/scale-function/{function.name}",
-            params={"namespace": function.namespace},
-            json={"serviceName": function.name, "replicas": replicas, "namespace": function.namespace},
-        )
-        if response.status_code == 404:
-            self._count_error("scale", "not-found")
-            raise FunctionNotFound("not-found", function.key)
-        if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
-            self._count_error("scale", "refused")
-            raise ProviderRefused(response.status_code, response.text[:200])
-        self._raise_for_status("scale", response)
+        request = f"POST /system/scale-function/{function.name}?namespace={function.namespace}"
+        try:
+            response = await self._call(
+                "scale", "POST", f"/system/scale-function/{function.name}",
+                params={"namespace": function.namespace},
+                json={"serviceName": function.name, "replicas": replicas, "namespace": function.namespace},
+            )
+            if response.status_code == 404:
+                self._count_error("scale", "not-found")
+                raise FunctionNotFound("not-found", _http_cause(response), status=404)
+            if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
+                self._count_error("scale", "refused")
+                raise ProviderRefused(response.status_code, _http_cause(response))
+            self._raise_for_status("scale", response)
+        except ProviderError as error:
+            self._failed(function.key, _function_identity(function), "scale", request, error,
+                         replicas=replicas)
+            raise
+        self.failures.succeeded(function.key)
 
     async def list_functions(self, namespace: str) -> list[FunctionInfo]:
-        response = await self._call(
-            "list_functions", "GET", "/system/functions", params={"namespace": namespace}
-        )
-        self._raise_for_status("list_functions", response)
-        data = self._json("list_functions", response)
-        if not isinstance(data, list):
-            raise ProviderError("bad-response", "function list is not a JSON list")
+        subject = f"list {namespace}"
+        try:
+            response = await self._call(
+                "list_functions", "GET", "/system/functions", params={"namespace": namespace}
+            )
+            self._raise_for_status("list_functions", response)
+            data = self._json("list_functions", response)
+            if not isinstance(data, list):
+                raise ProviderError("bad-response", "function list is not a JSON list")
+        except ProviderError as error:
+            self._failed(subject, {"operation": "list_functions", "namespace": namespace}, "list_functions",
+                         f"GET /system/functions?namespace={namespace}", error)
+            raise
+        self.failures.succeeded(subject)
         result = []
         for item in data:
             name = item.get("name") if isinstance(item, dict) else None
@@ -199,19 +231,26 @@ class ProviderClient:
         if self._health is None:
             settings = {**self._settings, "timeout": httpx.Timeout(timeout)}
             self._health = httpx.AsyncClient(transport=self._transport, **settings)  # type: ignore[arg-type]
+        error: ProviderError | None = None
         try:
             async with asyncio.timeout(timeout):
                 response = await self._health.get("/healthz")
-        except (TimeoutError, httpx.TimeoutException):
-            self._count_error("healthz", "timeout")
-            return False
-        except httpx.HTTPError:
-            self._count_error("healthz", "connection")
-            return False
+            if response.status_code >= 300:
+                error = ProviderError(f"http-{response.status_code}", _http_cause(response),
+                                      status=response.status_code)
+        except (TimeoutError, httpx.TimeoutException) as caught:
+            error = ProviderError("timeout", f"no answer within {timeout:g}s ({describe_exception(caught)})")
+        except httpx.HTTPError as caught:
+            error = ProviderError("connection", describe_exception(caught))
         finally:
             if self._metrics is not None:
                 self._metrics.provider_duration.labels("healthz").observe(time.perf_counter() - started)
-        return response.status_code < 300
+        if error is None:
+            self.failures.succeeded("healthz")
+            return True
+        self._count_error("healthz", error.kind)
+        self._failed("healthz", {"operation": "healthz"}, "healthz", "GET /healthz", error, outlook=READY_OUTLOOK)
+        return False
 
     async def _call(self, operation: str, method: str, url: str, **kwargs: object) -> httpx.Response:
         started = time.perf_counter()
@@ -221,10 +260,12 @@ class ProviderClient:
                 response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
         except (TimeoutError, httpx.TimeoutException) as error:
             self._count_error(operation, "timeout")
-            raise ProviderError("timeout", f"{operation} took longer than {self._timeout}s") from error
+            raise ProviderError(
+                "timeout", f"no answer within {self._timeout:g}s ({describe_exception(error)})"
+            ) from error
         except httpx.HTTPError as error:
             self._count_error(operation, "connection")
-            raise ProviderError("connection", f"{operation}: {type(error).__name__}") from error
+            raise ProviderError("connection", describe_exception(error)) from error
         finally:
             self._idle.put_nowait(client)
             if self._metrics is not None:
@@ -236,15 +277,40 @@ class ProviderClient:
             return
         kind = f"http-{response.status_code}"
         self._count_error(operation, kind)
-        raise ProviderError(kind, response.text[:200])
+        raise ProviderError(kind, _http_cause(response), status=response.status_code)
 
     def _json(self, operation: str, response: httpx.Response) -> object:
         try:
             return response.json()
         except ValueError as error:
             self._count_error(operation, "bad-response")
-            raise ProviderError("bad-response", "not JSON") from error
+            raise ProviderError(
+                "bad-response", f"HTTP {response.status_code}, body not JSON: {excerpt(response.text)}"
+            ) from error
 
     def _count_error(self, operation: str, kind: str) -> None:
         if self._metrics is not None:
             self._metrics.provider_errors.labels(operation, kind).inc()
+
+    def _failed(
+        self, subject: str, identity: dict[str, object], operation: str, request: str, error: ProviderError,
+        *, outlook: Outlook | None = None, **extra: object,
+    ) -> None:
+        """Report a failed call to the failure log, with the outlook of the caller (failures.outlook)."""
+        details: dict[str, object] = {"operation": operation, "request": request}
+        if error.status is not None:
+            details["status"] = error.status
+        details["cause"] = error.detail or error.kind
+        details.update(extra)
+        details["outlook"] = (outlook or current_outlook.get()).for_error(error.transient)
+        self.failures.failed(subject, error.kind, identity, details)
+
+
+def _function_identity(function: FunctionRef) -> dict[str, object]:
+    return {"function": function.name, "namespace": function.namespace}
+
+
+def _http_cause(response: httpx.Response) -> str:
+    """`HTTP 500: <the body's first characters>`."""
+    body = excerpt(response.text)
+    return f"HTTP {response.status_code}: {body}" if body else f"HTTP {response.status_code}"

@@ -2,12 +2,17 @@
 
 `Settings.from_env` raises `SettingsError` naming the variable and what was expected; the
 entry point prints it and exits, so a bad value never gets as far as serving traffic.
-Every variable is documented in scaler/README.md.
+Every variable is documented in scaler/README.md. `unknown_variables` finds the `SCALER_*`
+variables of an environment that `from_env` does not read (a misspelling is otherwise silently
+ignored), with the closest known name.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,6 +25,10 @@ POLICY_PROPORTIONAL = "proportional"
 POLICY_OPENFAAS = "openfaas"
 POLICIES = (POLICY_PROPORTIONAL, POLICY_OPENFAAS)
 LOG_LEVELS = ("debug", "info", "warning", "error")
+PREFIX = "SCALER_"
+# What Kubernetes puts in a pod's environment for a Service named `scaler` (when service links are
+# on): not settings, not misspellings either.
+_SERVICE_LINK = re.compile(r"SCALER_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)")
 
 
 class SettingsError(ValueError):
@@ -213,3 +222,35 @@ def _integer(name: str, value: str | None, default: int | None, minimum: int) ->
     if parsed < minimum:
         raise SettingsError(name, f"an integer >= {minimum}", value)
     return parsed
+
+
+@functools.cache
+def known_variables() -> frozenset[str]:
+    """Every variable `Settings.from_env` reads, recorded by running it on a minimal environment."""
+    seen: set[str] = set()
+
+    class Recording(dict[str, str]):
+        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+            seen.add(key)
+            return super().get(key, default)
+
+    Settings.from_env(Recording({"SCALER_PROVIDER_URL": "http://provider:8080"}))
+    return frozenset(seen)
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """`(name, closest known name or None)` for each `SCALER_*` variable of `env` that is not a setting.
+
+    Case-insensitive on the prefix (`scaler_policy` is not read either); Kubernetes service links
+    of a Service named `scaler` are not reported.
+    """
+    known = known_variables()
+    # compared without the common prefix, which would make every name look close to every other
+    suffixes = {variable[len(PREFIX):]: variable for variable in sorted(known)}
+    found = []
+    for name in sorted(env):
+        if not name.upper().startswith(PREFIX) or name in known or _SERVICE_LINK.fullmatch(name):
+            continue
+        close = difflib.get_close_matches(name.upper()[len(PREFIX):], list(suffixes), n=1)
+        found.append((name, suffixes[close[0]] if close else None))
+    return found

@@ -90,6 +90,7 @@ async def harness(
     clock: FakeClock | None = None,
     wall_clock=None,
     provider_auth: tuple[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
     **overrides,
 ) -> AsyncIterator[Harness]:
     """The scaler app in-process (httpx ASGI transport) against `provider_url`, no background loops."""
@@ -102,7 +103,7 @@ async def harness(
     )
     extra = {"wall_clock": wall_clock} if wall_clock is not None else {}
     scaler = Scaler(settings, provider, load, metrics, clock=clock, **extra)
-    app = create_app(settings, scaler=scaler, background=False)
+    app = create_app(settings, scaler=scaler, background=False, environment=environment)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -336,6 +336,38 @@ async def test_basic_auth_is_required_when_configured(double, tmp_path):
         assert (await h.client.get("/healthz")).status_code == 200  # probes need no credentials
 
 
+def startup_lines(caplog) -> list[dict]:
+    return [json.loads(record.getMessage()) for record in caplog.records
+            if record.name == "scaler" and record.levelno >= logging.WARNING]
+
+
+async def test_start_warns_that_the_webhook_is_open_without_credentials(double, caplog):
+    caplog.set_level(logging.INFO, logger="scaler")
+    async with harness(double.url, listen_port=9090):
+        pass
+    (line,) = startup_lines(caplog)
+    assert (line["event"], line["level"], line["route"]) == ("webhook-open", "warning", "/system/alert")
+    assert "anyone who can reach port 9090" in line["message"]
+    assert "SCALER_AUTH_USER" in line["message"] and "SCALER_AUTH_PASSWORD_FILE" in line["message"]
+    caplog.clear()
+    async with harness(double.url, auth_user="admin", auth_password="s3cret"):
+        pass
+    assert startup_lines(caplog) == []
+
+
+async def test_start_warns_once_per_unknown_variable_with_a_guess(double, caplog):
+    caplog.set_level(logging.INFO, logger="scaler")
+    environment = {"SCALER_POLCY": "openfaas", "SCALER_COLOUR": "blue", "SCALER_POLICY": "proportional",
+                   "HOME": "/root"}
+    async with harness(double.url, environment=environment, auth_user="admin", auth_password="s3cret"):
+        pass
+    lines = startup_lines(caplog)
+    assert [(line["event"], line["variable"], line.get("suggestion")) for line in lines] == [
+        ("unknown-variable", "SCALER_COLOUR", None), ("unknown-variable", "SCALER_POLCY", "SCALER_POLICY")]
+    assert lines[1]["message"] == "SCALER_POLCY is not a scaler setting and is ignored; did you mean SCALER_POLICY?"
+    assert lines[0]["message"] == "SCALER_COLOUR is not a scaler setting and is ignored"
+
+
 async def test_provider_basic_auth_is_sent():
     provider = FaasProviderDouble([DoubleFunction("echo")], auth=("admin", "pw"))
     with provider.serve() as url:

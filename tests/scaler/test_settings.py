@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
-from faasplane.scaler.settings import Settings, SettingsError
+from faasplane.scaler.settings import Settings, SettingsError, known_variables, unknown_variables
 from tests.doubles.processes import REPO_ROOT
 
 BASE = {"SCALER_PROVIDER_URL": "http://gateway.openfaas:8080/"}
@@ -125,3 +126,39 @@ def test_the_process_exits_at_start_with_the_message():
                           text=True, timeout=30)
     assert done.returncode == 2
     assert "SCALER_POLICY: expected proportional or openfaas, got 'fast'" in done.stderr
+
+
+# -- SCALER_* variables that are not settings ---------------------------------------------------------
+
+
+def test_the_variables_read_are_the_documented_ones():
+    readme = (REPO_ROOT / "scaler" / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(SCALER_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    assert known_variables() == documented
+    assert len(documented) == 26
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("SCALER_POLCY", "SCALER_POLICY"),
+        ("SCALER_UP_FACTR", "SCALER_UP_FACTOR"),
+        ("SCALER_AUTH_PASSWORD", "SCALER_AUTH_PASSWORD_FILE"),
+        ("SCALER_PROMETHEUS", "SCALER_PROMETHEUS_URL"),
+        ("scaler_policy", "SCALER_POLICY"),  # not read either: names are case-sensitive
+        ("SCALER_COLOUR", None),  # nothing close: no guess (the shared prefix does not count)
+    ],
+)
+def test_an_unknown_variable_is_found_with_the_closest_setting(name, suggestion):
+    env = {**BASE, "SCALER_POLICY": "openfaas", "PATH": "/bin", name: "x"}
+    assert unknown_variables(env) == [(name, suggestion)]
+
+
+def test_settings_and_kubernetes_service_links_are_not_unknown():
+    links = {"SCALER_SERVICE_HOST": "10.0.0.1", "SCALER_SERVICE_PORT": "8080", "SCALER_SERVICE_PORT_HTTP": "8080",
+             "SCALER_PORT": "tcp://10.0.0.1:8080", "SCALER_PORT_8080_TCP": "tcp://10.0.0.1:8080",
+             "SCALER_PORT_8080_TCP_PROTO": "tcp", "SCALER_PORT_8080_TCP_PORT": "8080",
+             "SCALER_PORT_8080_TCP_ADDR": "10.0.0.1"}
+    assert unknown_variables({**BASE, **links, **{name: "" for name in known_variables()}}) == []
+    assert unknown_variables({"SCALER_PORTS": "1", "SCALER_SERVICE_HOSTNAME": "x"}) == [
+        ("SCALER_PORTS", None), ("SCALER_SERVICE_HOSTNAME", None)]
