@@ -32,7 +32,10 @@ def build_dir() -> Path:
     import pulumi
 
     root = pulumi.get_root_directory() if hasattr(pulumi, "get_root_directory") else None
-    return Path(root or Path.cwd()).resolve() / "build" / "functions"
+    # The engine passes an absolute path; outside it the SDK answers with the placeholder "root_directory".
+    if not root or not Path(root).is_absolute():
+        root = Path.cwd()
+    return Path(root).resolve() / "build" / "functions"
 
 
 @dataclass(frozen=True)

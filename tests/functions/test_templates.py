@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from faasplane.components import k8s
+from faasplane.components import function_templates
 from faasplane.components.function_templates import available_templates, render_build_context, template
 from faasplane.components.images import TEMPLATE_IMAGES
 from faasplane.functions import FUNCTIONS_DIR
@@ -21,6 +22,15 @@ def test_templates_ship_with_the_toolkit():
     assert template("golang-middleware").fprocess == "./handler"
     assert template("dockerfile").fprocess is None
     assert template("dockerfile").render_context is False
+
+
+def test_build_contexts_go_beside_the_pulumi_project_or_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # Outside the engine the SDK reports the placeholder root "root_directory": not a directory to build in.
+    assert function_templates.build_dir() == tmp_path.resolve() / "build" / "functions"
+    project = tmp_path / "project"
+    monkeypatch.setattr("pulumi.get_root_directory", lambda: str(project))
+    assert function_templates.build_dir() == project / "build" / "functions"
 
 
 @pytest.fixture(params=sorted(BUILT))

@@ -1,3 +1,0 @@
-module handler/function
-
-go 1.23
