@@ -63,7 +63,7 @@ function: sync ## scaffold functions/NAME from template LANG
 	@# LANG is also the locale variable: only a LANG given on the command line names a template.
 	@test -n "$(NAME)" -a "$(origin LANG)" = "command line" || \
 		{ echo "usage: make function NAME=<name> LANG=<template>" >&2; exit 2; }
-	env LANG=C.UTF-8 $(PY) -m faasplane.components.new "$(NAME)" --lang "$(LANG)"
+	env LANG=C.UTF-8 $(PY) -m faasplane.components.function.scaffold "$(NAME)" --lang "$(LANG)"
 
 bench: sync ## run the benchmarks (tables on stdout, JSON in benchmarks/results/)
 	$(PY) -m benchmarks.render

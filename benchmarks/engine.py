@@ -152,7 +152,7 @@ def offline_render(count: int) -> float:
     """Seconds of the same program under the mock engine, in a fresh process (imports included)."""
     code = (
         "import runpy, time; t = time.perf_counter(); "
-        "from faasplane.components.mock_engine import run_program; "
+        "from faasplane.components.render.mock_engine import run_program; "
         f"config = {json.dumps(stack_config(count, Path('/unused')))!r}; "
         "import json; config = json.loads(config); "
         "config.update({'faasplane:adminPassword': 'benchmark-admin-password', 'faasplane:licenseKey': 'x'}); "

@@ -33,10 +33,10 @@ def measure(count: int) -> dict[str, float]:
     """Render the prod platform with `count` functions in this process; seconds and peak RSS."""
     from faasplane.components.config import load_config
     from faasplane.components.function import Function
-    from faasplane.components.function_args import FunctionArgs, Scale
-    from faasplane.components.mock_engine import run_program
+    from faasplane.components.function.args import FunctionArgs, Scale
     from faasplane.components.platform import Platform
     from faasplane.components.render import read_stack_config
+    from faasplane.components.render.mock_engine import run_program
 
     config, secret_keys = read_stack_config("prod")
     config.update({"faasplane:edition": "pro", "faasplane:licenseKey": "benchmark-licence"})

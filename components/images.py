@@ -62,4 +62,4 @@ TEMPLATE_IMAGES: dict[str, str] = {
     "golang": "golang:1.23-alpine3.20",
     "runtime": "alpine:3.20",
 }
-"""Base images of the function templates (`components/templates/<lang>/Dockerfile`) and of the scaler image."""
+"""Base images of the function templates (`components/function/templates/<lang>/Dockerfile`) and of the scaler image."""

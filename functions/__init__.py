@@ -1,6 +1,6 @@
 """The functions `__main__.py` deploys onto the platform, and the example handlers they are built from.
 
-Add a function with `python -m faasplane.components.new NAME --lang LANG` (or `make function NAME=... LANG=...`),
+Add a function with `make function NAME=... LANG=...` (`python -m faasplane.components.function.scaffold`),
 then declare it here.
 """
 

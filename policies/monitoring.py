@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faasplane.components import names
-from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
+from faasplane.components.platform.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
 from faasplane.policies import kube
 from faasplane.policies.stack import Obj, Stack, parse_yaml
 

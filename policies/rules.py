@@ -37,7 +37,7 @@ from pulumi_policy import (
 
 from faasplane.components import names
 from faasplane.components.images import CE_IMAGES, PRO_IMAGES
-from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
+from faasplane.components.platform.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE
 from faasplane.policies import kube, monitoring
 from faasplane.policies.stack import Obj, Stack, function_labels, is_function, parse_yaml
 from faasplane.scaler import labels as scale_labels

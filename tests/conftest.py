@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import render_stack
+from faasplane.components.render.mock_engine import Rendered
 from tests.tiers import TierReport
 
 pytest_plugins = ["tests.engine.fixtures"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faasplane.components.mock_engine import Rendered
+from faasplane.components.render.mock_engine import Rendered
 
 
 def objects(rendered: Rendered, kind: str) -> list[dict[str, Any]]:

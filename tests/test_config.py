@@ -13,8 +13,8 @@ from faasplane.components.config import (
     misspelt_namespaces,
     parse_config,
 )
-from faasplane.components.mock_engine import run_program
 from faasplane.components.render import read_stack_config
+from faasplane.components.render.mock_engine import run_program
 
 PASSWORD = "an-admin-password-of-the-test"
 

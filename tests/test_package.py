@@ -42,8 +42,10 @@ def test_the_wheel_holds_one_import_package_with_its_data(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top == {"faasplane"}, "nothing else lands in site-packages, so no import name can collide"
-    for needed in ("faasplane/components/platform.py", "faasplane/components/templates/python3-http/index.py",
-                   "faasplane/components/templates/golang-middleware/main.go", "faasplane/policies/PulumiPolicy.yaml",
+    for needed in ("faasplane/components/platform/__init__.py",
+                   "faasplane/components/function/templates/python3-http/index.py",
+                   "faasplane/components/function/templates/golang-middleware/main.go",
+                   "faasplane/components/render/__main__.py", "faasplane/policies/PulumiPolicy.yaml",
                    "faasplane/scaler/__main__.py", "faasplane/functions/sum/handler.go"):
         assert needed in names, needed
     assert not any(name.startswith(("faasplane/tests", "faasplane/scripts")) for name in names)
@@ -55,7 +57,7 @@ def test_the_wheel_imports_from_a_clean_environment(wheel: Path, tmp_path: Path)
     python = venv / "bin" / "python"
     subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(python), str(wheel)], check=True, timeout=600)
     probe = ("from faasplane.components.function import Function, PlatformRef; "
-             "from faasplane.components.function_templates import template; "
+             "from faasplane.components.function.templating import template; "
              "print(template('python3-http').directory.is_dir())")
     result = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             check=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from faasplane.components import config_reference
+from faasplane.components.config import reference as config_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_configuration_reference_matches_the_model() -> None:
     assert config_reference.replace_in(README) == README, (
-        "README's configuration reference is stale: run python -m faasplane.components.config_reference --write README.md"
+        "README's configuration reference is stale: run python -m faasplane.components.config.reference --write README.md"
     )
 
 

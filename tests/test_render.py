@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from faasplane.components import names
-from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path
+from faasplane.components.render.mock_engine import Rendered
 from tests.monitoring import tools
 from tests.validation import schema_errors
 

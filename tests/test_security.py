@@ -9,8 +9,8 @@ from typing import Any
 
 from faasplane.components import names
 from faasplane.components.images import CE_IMAGES
-from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import RENDER_ADMIN_PASSWORD
+from faasplane.components.render.mock_engine import Rendered
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from faasplane.components import names
-from faasplane.components.gateway import PROVIDER_RULES
+from faasplane.components.platform.gateway import PROVIDER_RULES
 from scripts.cluster import Cluster
 from scripts.engine import ROOT, EngineStack, Workspace
 from tests.cluster.conftest import kubectl_json, timed_up

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from faasplane.components.mock_engine import REDACTED
 from faasplane.components.render import render_stack
+from faasplane.components.render.mock_engine import REDACTED
 from scripts.engine import EngineStack
 
 

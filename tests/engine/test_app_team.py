@@ -62,7 +62,7 @@ def test_the_example_imports_nothing_of_the_repository_but_the_package(app_team:
     result = subprocess.run([str(app_team.project_dir / ".venv" / "bin" / "python"), "-c", probe],
                             cwd=app_team.project_dir, capture_output=True, text=True, check=True)
     module_file, repo_on_path = result.stdout.split()
-    assert "site-packages/faasplane/components/function.py" in module_file
+    assert "site-packages/faasplane/components/function/__init__.py" in module_file
     assert repo_on_path == "False"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from faasplane.components.function_templates import TEMPLATES_DIR
+from faasplane.components.function.templating import TEMPLATES_DIR
 from tests.functions.run import readable_dir
 
 

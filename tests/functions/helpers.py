@@ -9,7 +9,7 @@ import pulumi
 
 from faasplane.components.config import parse_config
 from faasplane.components.function import Function, PlatformRef
-from faasplane.components.mock_engine import Rendered, run_program
+from faasplane.components.render.mock_engine import Rendered, run_program
 
 PLATFORM_STACK = "organization/faasplane/dev"
 

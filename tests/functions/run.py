@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from faasplane.components.function_templates import render_build_context, template
+from faasplane.components.function.templating import render_build_context, template
 from faasplane.components.render import render_stack
 from tests import tiers
 from tests.doubles.processes import free_port, managed, wait_port

@@ -9,14 +9,15 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from faasplane.components import build, function_templates, names
 from faasplane.components import function as function_module
+from faasplane.components import names
 from faasplane.components.config import ConfigError
-from faasplane.components.function import Function, PlatformRef
-from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
-from faasplane.components.function_errors import FunctionError
+from faasplane.components.function import Function, PlatformRef, build
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function.errors import FunctionError
 from faasplane.components.images import TEMPLATE_IMAGES
-from faasplane.components.mock_engine import REDACTED, normalize, run_program
+from faasplane.components.render.mock_engine import REDACTED, normalize, run_program
 from faasplane.functions import FUNCTIONS_DIR, declare_functions
 from faasplane.scaler import labels as scale_labels
 from tests.functions.helpers import PLATFORM_STACK, FakePlatform, objects, platform_ref, render
@@ -432,7 +433,7 @@ def test_default_max_follows_the_referenced_stack_edition():
 
 
 def test_stack_reference_registry_can_be_overridden_by_the_application_team():
-    from faasplane.components.mock_engine import run_program as run
+    from faasplane.components.render.mock_engine import run_program as run
 
     def program():
         platform = PlatformRef.from_stack_reference(PLATFORM_STACK, registry="registry.team.example:443/apps")

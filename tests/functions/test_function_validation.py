@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import function_templates
 from faasplane.components.errors import UserError
 from faasplane.components.function import Function
-from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
-from faasplane.components.function_errors import FunctionError
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function.errors import FunctionError
 from faasplane.functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
 
@@ -218,7 +218,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_nothing_is_registered_when_a_declaration_is_invalid():
-    from faasplane.components.mock_engine import run_program
+    from faasplane.components.render.mock_engine import run_program
 
     def program():
         platform = platform_ref()
@@ -303,7 +303,7 @@ def test_every_wrong_type_is_reported_at_once_with_the_other_problems():
     ("7ns", 7),
 ])
 def test_go_durations(text, nanoseconds):
-    from faasplane.components.function_args import format_go_duration, parse_go_duration
+    from faasplane.components.function.args import format_go_duration, parse_go_duration
 
     assert parse_go_duration(text) == nanoseconds
     assert parse_go_duration(format_go_duration(nanoseconds)) == nanoseconds
@@ -312,7 +312,7 @@ def test_go_durations(text, nanoseconds):
 @pytest.mark.parametrize("text", ["", "10", "1.5", "s", ".s", "1H", "1d", "-1s", "+1s", " 1s", "1s ", "1 s", "1m 5s",
                                   "3000000h"])
 def test_not_go_durations(text):
-    from faasplane.components.function_args import parse_go_duration
+    from faasplane.components.function.args import parse_go_duration
 
     with pytest.raises(ValueError):
         parse_go_duration(text)

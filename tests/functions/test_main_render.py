@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import function_templates, names
+from faasplane.components import names
+from faasplane.components.function import templating as function_templates
 from faasplane.components.render import render_stack
 from tests.validation import schema_errors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faasplane.components.function_args import Scale
+from faasplane.components.function.args import Scale
 from faasplane.scaler import labels as scale_labels
 
 durations = st.sampled_from(["30s", "15m", "1h", "1h30m", "500ms", "2m"])

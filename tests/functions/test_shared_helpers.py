@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import formatting, function_args, function_errors, monitoring_config, stackyml
+from faasplane.components import formatting
 from faasplane.components.config import AlertRule
+from faasplane.components.function import args as function_args
+from faasplane.components.function import errors as function_errors
+from faasplane.components.function import stackyml
+from faasplane.components.platform import monitoring_config
 
 
 @pytest.mark.parametrize(("value", "text"), [(2, "2"), (2.0, "2"), (0.5, "0.5"), (1e-07, "1e-07"), (1e9, "1000000000")])

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faasplane.components import function_templates, new, stackyml
-from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts
-from faasplane.components.stackyml import StackYmlError, parse, repository_of
+from faasplane.components.function import scaffold, stackyml
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.args import FunctionArgs, ResourceSpec, Scale, Timeouts
+from faasplane.components.function.stackyml import StackYmlError, parse, repository_of
 from faasplane.functions import FUNCTIONS_DIR
 from tests.functions.helpers import objects, platform_ref, render
 
@@ -230,7 +231,7 @@ def test_check_assumes_ce_and_says_so(capsys, tmp_path):
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "faasplane.components.stackyml", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "faasplane.components.function.stackyml", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )
 
@@ -384,7 +385,7 @@ def test_a_template_pinned_at_a_ref_builds_with_faasplanes_own(tmp_path):
     assert caught.value.warnings == [
         "stack.yml: functions.a.lang: warning: 'golang-middleware@0.9.0' pins the golang-middleware template at "
         "'0.9.0' (faas-cli pulls that ref): faasplane builds with its own golang-middleware template "
-        "(components/templates/golang-middleware); the ref is ignored"
+        "(components/function/templates/golang-middleware); the ref is ignored"
     ]
 
 
@@ -587,7 +588,7 @@ def _materialise(source: Path, directory: Path) -> Path:
         (directory / handler).mkdir(parents=True, exist_ok=True)
         template = _lang_template(function.get("lang"))
         if template is not None:
-            new.scaffold("fn", template, directory / ".scaffold" / str(index))
+            scaffold.scaffold("fn", template, directory / ".scaffold" / str(index))
             shutil.copytree(directory / ".scaffold" / str(index) / "fn", directory / handler, dirs_exist_ok=True)
     return target
 

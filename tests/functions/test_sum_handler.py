@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from faasplane.components.function.templating import template
 from faasplane.functions import FUNCTIONS_DIR
 from tests import tiers
 
@@ -22,7 +23,7 @@ def test_go_tests_pass():
 
 
 def test_the_image_build_runs_the_go_tests():
-    dockerfile = (FUNCTIONS_DIR.parent / "components" / "templates" / "golang-middleware" / "Dockerfile.j2").read_text()
+    dockerfile = (template("golang-middleware").directory / "Dockerfile.j2").read_text()
     test_step = dockerfile.index("go test ./...")
     assert test_step < dockerfile.index("go build"), "a failing test stops the build before the binary exists"
     assert (FUNCTIONS_DIR / "sum" / "handler_test.go").is_file()

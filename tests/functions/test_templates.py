@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from faasplane.components import k8s
-from faasplane.components import function_templates
-from faasplane.components.function_templates import available_templates, render_build_context, template
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.templating import available_templates, render_build_context, template
 from faasplane.components.images import TEMPLATE_IMAGES
 from faasplane.functions import FUNCTIONS_DIR
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from faasplane.components import function_templates, new
+from faasplane.components.function import scaffold
+from faasplane.components.function import templating as function_templates
 from faasplane.functions import FUNCTIONS_DIR
 from tests.functions.run import rendered_env, serving
 
@@ -49,7 +50,7 @@ def test_hello_answers_and_sixteen_calls_at_once_succeed(workdir: Path) -> None:
 def test_a_scaffolded_function_passes_its_own_test_and_serves(lang: str, workdir: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(function_templates, "BUILD_DIR", workdir / "build")
-    new.scaffold("scaffolded", lang, workdir / "functions")
+    scaffold.scaffold("scaffolded", lang, workdir / "functions")
     with serving("scaffolded", lang, workdir / "functions" / "scaffolded", workdir / "run", {}) as url:
         reply = httpx.post(url, content="ping")
         assert reply.status_code == 200, reply.text

@@ -44,9 +44,9 @@ from typing import Any
 import httpx
 import yaml
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig, duration_seconds, parse_config
+from faasplane.components.platform import monitoring_config as mc
 from faasplane.components.render import read_stack_config, render_stack
 from faasplane.scaler import labels as scale_labels
 from scripts.tools import Located, locate, missing_message

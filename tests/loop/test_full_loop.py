@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components.config import duration_seconds
+from faasplane.components.platform import monitoring_config as mc
 from tests import tiers
 from tests.loop import harness
 from tests.loop.harness import LoopFunction, running_loop

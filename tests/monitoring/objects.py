@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faasplane.components.config import Resources
-from faasplane.components.mock_engine import Rendered, run_program
+from faasplane.components.render.mock_engine import Rendered, run_program
 
 
 def render(build: Callable[[], Any]) -> Rendered:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig
+from faasplane.components.platform import monitoring_config as mc
 from tests.monitoring import tools
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 

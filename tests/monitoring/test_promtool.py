@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components.config import AlertRule, Prometheus
+from faasplane.components.platform import monitoring_config as mc
 from tests.monitoring import tools
 from tests.monitoring.stacks import PROD_LIKE_RULE, STACKS, pro_config, stack_config
 

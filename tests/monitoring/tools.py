@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from faasplane.components import monitoring_config
 from faasplane.components.config import AlertRule, duration_seconds
 from faasplane.components.formatting import format_number
+from faasplane.components.platform import monitoring_config
 from scripts.tools import locate, missing_message
 from tests import tiers
 

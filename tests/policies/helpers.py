@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs
 
-from faasplane.components.mock_engine import Rendered
+from faasplane.components.render.mock_engine import Rendered
 from faasplane.policies import check, kube
 from faasplane.policies.rules import BY_NAME
 

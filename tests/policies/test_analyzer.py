@@ -14,7 +14,7 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from faasplane.components import names
-from faasplane.components.mock_engine import Rendered
+from faasplane.components.render.mock_engine import Rendered
 from faasplane.policies import check
 from faasplane.policies.rules import PACK_NAME, build_policies
 

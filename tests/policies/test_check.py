@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from faasplane.components import names
-from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import ROOT, object_path, render_stack, write_render
+from faasplane.components.render.mock_engine import Rendered
 from faasplane.policies import check
 from faasplane.policies.rules import POLICIES
 

@@ -8,7 +8,7 @@ import pytest
 
 from faasplane.components import names
 from faasplane.components.config import AlertRule
-from faasplane.components.monitoring_config import scaling_rule
+from faasplane.components.platform.monitoring_config import scaling_rule
 from faasplane.policies import kube, monitoring
 from faasplane.policies.rules import looks_secret, name_words
 

@@ -12,8 +12,8 @@ import yaml
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from faasplane.components import names
-from faasplane.components.mock_engine import REDACTED
-from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE
+from faasplane.components.platform.monitoring_config import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE
+from faasplane.components.render.mock_engine import REDACTED
 from faasplane.policies import kube
 from faasplane.policies.rules import BY_NAME, DEFAULT_TLS_ANNOTATIONS
 from faasplane.scaler import labels as scale

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from faasplane.components import names
-from faasplane.components.mock_engine import Rendered
 from faasplane.components.render import ROOT
+from faasplane.components.render.mock_engine import Rendered
 from faasplane.policies import check
 
 CONFIG_DIR = ROOT / "policies" / "config"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from faasplane.components import names
-from faasplane.components.queue import NATS_STORE_DIR
+from faasplane.components.platform.queue import NATS_STORE_DIR
 from faasplane.components.render import render_stack
 from scripts.tools import locate, missing_message
 from tests import tiers

@@ -8,7 +8,13 @@ import pulumi_kubernetes as k8s
 from faasplane.components import k8s as blocks
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig
-from faasplane.components.monitoring_config import PROMETHEUS_FILE, RULES_FILE, dump, prometheus_config, rules_data
+from faasplane.components.platform.monitoring_config import (
+    PROMETHEUS_FILE,
+    RULES_FILE,
+    dump,
+    prometheus_config,
+    rules_data,
+)
 from faasplane.components.workload import deployment_and_service
 
 CONFIG_DIR = "/etc/prometheus"

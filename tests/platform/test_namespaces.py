@@ -8,8 +8,8 @@ import pytest
 
 from faasplane.components import names
 from faasplane.components.config import parse_config
-from faasplane.components.mock_engine import run_program
-from faasplane.components.namespaces import Namespaces
+from faasplane.components.platform.namespaces import Namespaces
+from faasplane.components.render.mock_engine import run_program
 from tests.validation import schema_errors
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from faasplane.components import k8s, names
-from faasplane.components import monitoring_config as mc
 from faasplane.components.config import ConfigError, PlatformConfig, parse_config
-from faasplane.components.mock_engine import SECRET_SIG, Rendered
-from faasplane.components.scaler import REPO_ROOT, ScalerService, scaler_env
+from faasplane.components.platform import monitoring_config as mc
+from faasplane.components.platform.scaler import REPO_ROOT, ScalerService, scaler_env
+from faasplane.components.render.mock_engine import SECRET_SIG, Rendered
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.objects import env
@@ -66,9 +66,9 @@ def test_image_is_built_from_the_repository_and_referenced_by_digest(stack: str)
 
 
 def test_image_tag_follows_the_scaler_sources_only() -> None:
-    from faasplane.components.build import content_hash
+    from faasplane.components.function.build import content_hash
     from faasplane.components.images import TEMPLATE_IMAGES
-    from faasplane.components.scaler import BUILD_INCLUDE
+    from faasplane.components.platform.scaler import BUILD_INCLUDE
 
     rendered, _ = build(CONFIGS["dev"])
     [image] = rendered.of_type(IMAGE_TYPE)

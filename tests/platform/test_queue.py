@@ -10,8 +10,8 @@ import pytest
 from faasplane.components import k8s, names
 from faasplane.components.config import ConfigError, parse_config
 from faasplane.components.images import resolve_images
-from faasplane.components.mock_engine import Rendered, run_program
-from faasplane.components.queue import Queue, streaming_limits
+from faasplane.components.platform.queue import Queue, streaming_limits
+from faasplane.components.render.mock_engine import Rendered, run_program
 from tests.objects import env, matches, objects, one, pod
 from tests.validation import schema_errors
 

@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 
 from faasplane.components import names
-from faasplane.components.mock_engine import REDACTED, Rendered, run_program
+from faasplane.components.render.mock_engine import REDACTED, Rendered, run_program
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"
 STACKS_DIR = ROOT / "stacks"
 ADMIN_PASSWORD_KEY = f"{names.PROJECT}:adminPassword"
@@ -164,6 +164,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rendered stack {args.stack}: {manifests} Kubernetes objects in {args.out / 'manifests'}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

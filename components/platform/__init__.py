@@ -5,16 +5,16 @@ from __future__ import annotations
 import pulumi
 
 from faasplane.components import names
-from faasplane.components.alertmanager import Alertmanager
-from faasplane.components.cluster_target import describe_target
 from faasplane.components.config import PlatformConfig
-from faasplane.components.gateway import Gateway
 from faasplane.components.images import resolve_images
-from faasplane.components.namespaces import Namespaces
-from faasplane.components.network import NetworkPolicies
-from faasplane.components.prometheus import Prometheus
-from faasplane.components.queue import Queue
-from faasplane.components.scaler import ScalerService
+from faasplane.components.platform.alertmanager import Alertmanager
+from faasplane.components.platform.cluster_target import describe_target
+from faasplane.components.platform.gateway import Gateway
+from faasplane.components.platform.namespaces import Namespaces
+from faasplane.components.platform.network import NetworkPolicies
+from faasplane.components.platform.prometheus import Prometheus
+from faasplane.components.platform.queue import Queue
+from faasplane.components.platform.scaler import ScalerService
 
 
 class Platform(pulumi.ComponentResource):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faasplane.components import cluster_target
+from faasplane.components.platform import cluster_target
 
 
 class Config:

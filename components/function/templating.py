@@ -1,4 +1,4 @@
-"""The language templates a function's image is built from: `components/templates/<name>/` with its
+"""The language templates a function's image is built from: `components/function/templates/<name>/` with its
 `template.yml` (fprocess, what the handler must define, whether the context is rendered), and the
 rendering of a build context (`.j2` files through jinja2, the handler overlaid into `function/`)."""
 
@@ -13,8 +13,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from faasplane.components import build, k8s
-from faasplane.components.function_errors import Problem
+from faasplane.components import k8s
+from faasplane.components.function import build
+from faasplane.components.function.errors import Problem
 from faasplane.components.images import TEMPLATE_IMAGES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -47,7 +48,7 @@ class HandlerRequirement:
 
 @dataclass(frozen=True)
 class Template:
-    """A language template: `components/templates/<name>/` with its `template.yml`."""
+    """A language template: `components/function/templates/<name>/` with its `template.yml`."""
 
     name: str
     directory: Path

@@ -8,9 +8,9 @@ import re
 import pytest
 import yaml
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import Alertmanager, AlertRule, Prometheus, parse_config
+from faasplane.components.platform import monitoring_config as mc
 from faasplane.components.render import MONITORING_FILES
 
 CHART_EXPR = 'sum(rate(gateway_function_invocation_total{code="200"}[10s])) by (function_name) > 5'

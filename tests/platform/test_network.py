@@ -12,9 +12,9 @@ import pytest
 
 from faasplane.components import names
 from faasplane.components.config import parse_config
-from faasplane.components.mock_engine import run_program
-from faasplane.components.network import NetworkPolicies
+from faasplane.components.platform.network import NetworkPolicies
 from faasplane.components.render import render_stack
+from faasplane.components.render.mock_engine import run_program
 from tests.validation import schema_errors
 
 CP = names.CONTROL_PLANE_NAMESPACE

@@ -18,8 +18,8 @@ import pulumi
 from faasplane.components import names
 from faasplane.components.config import Resources
 from faasplane.components.formatting import format_number
-from faasplane.components.function_errors import Problem, invalid
-from faasplane.components.function_templates import available_templates, template
+from faasplane.components.function.errors import Problem, invalid
+from faasplane.components.function.templating import available_templates, template
 from faasplane.components.images import is_image_reference
 from faasplane.components.quantities import quantity_value
 from faasplane.scaler import labels as scale_labels
@@ -275,7 +275,7 @@ class FunctionArgs:
     handler: str | Path | None = None
     """Directory with the handler (relative paths are relative to the working directory)."""
     lang: str | None = None
-    """Template name: one of the directories of `components/templates` (python3-http, golang-middleware,
+    """Template name: one of the directories of `components/function/templates` (python3-http, golang-middleware,
     dockerfile)."""
     image: str | None = None
     """Repository in the platform's registry (default: the function name); the tag is a content hash."""

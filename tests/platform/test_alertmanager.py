@@ -7,12 +7,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components import names
-from faasplane.components.alertmanager import Alertmanager
 from faasplane.components.config import PlatformConfig, parse_config
 from faasplane.components.images import resolve_images
-from faasplane.components.mock_engine import Rendered
+from faasplane.components.platform import monitoring_config as mc
+from faasplane.components.platform.alertmanager import Alertmanager
+from faasplane.components.render.mock_engine import Rendered
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.validation import schema_errors

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from faasplane.components import monitoring_config as mc
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig, parse_config
 from faasplane.components.images import resolve_images
-from faasplane.components.mock_engine import Rendered
-from faasplane.components.prometheus import Prometheus
+from faasplane.components.platform import monitoring_config as mc
+from faasplane.components.platform.prometheus import Prometheus
+from faasplane.components.render.mock_engine import Rendered
 from tests.monitoring.objects import assert_hardened, kinds, mounts, only, render, volumes
 from tests.monitoring.stacks import STACKS, pro_config, stack_config
 from tests.validation import schema_errors

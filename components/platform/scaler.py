@@ -13,13 +13,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from faasplane.components import k8s as blocks
-from faasplane.components import monitoring_config, names
-from faasplane.components.build import build_image
+from faasplane.components import names
 from faasplane.components.config import ConfigError, PlatformConfig
+from faasplane.components.function.build import build_image
 from faasplane.components.images import TEMPLATE_IMAGES
+from faasplane.components.platform import monitoring_config
 from faasplane.components.workload import deployment_and_service
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "scaler" / "Dockerfile"
 BUILD_INCLUDE = ("pyproject.toml", "uv.lock", "scaler")
 """The parts of the repository the image is built from (and whose content makes its tag)."""

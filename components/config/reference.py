@@ -1,7 +1,7 @@
 """The configuration reference table, generated from the typed model so the README cannot drift.
 
-    python -m faasplane.components.config_reference            # print the table
-    python -m faasplane.components.config_reference --write README.md   # replace it between the markers
+    python -m faasplane.components.config.reference            # print the table
+    python -m faasplane.components.config.reference --write README.md   # replace it between the markers
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def replace_in(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m faasplane.components.config_reference")
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.config.reference")
     parser.add_argument("--write", type=Path, help="replace the table in this Markdown file")
     args = parser.parse_args(argv)
     if args.write:

@@ -1,4 +1,4 @@
-"""The scaffold: `python -m faasplane.components.new NAME --lang LANG` creates a handler that the template accepts."""
+"""The scaffold (`python -m faasplane.components.function.scaffold NAME --lang LANG`): a handler the template accepts."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from faasplane.components import function_templates, new
-from faasplane.components.function import Function
-from faasplane.components.function_args import FunctionArgs
-from faasplane.components.function_templates import available_templates, template
+from faasplane.components.function import Function, scaffold
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.args import FunctionArgs
+from faasplane.components.function.templating import available_templates, template
 from tests.functions.helpers import objects, platform_ref, render
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -36,7 +36,7 @@ def test_every_template_has_a_skeleton():
 
 @pytest.mark.parametrize("lang", sorted(EXPECTED_FILES))
 def test_scaffold_creates_a_handler_the_template_accepts(tmp_path, lang):
-    written = new.scaffold("my-fn", lang, tmp_path)
+    written = scaffold.scaffold("my-fn", lang, tmp_path)
     target = tmp_path / "my-fn"
     assert sorted(str(p.relative_to(target)) for p in written) == EXPECTED_FILES[lang]
     assert template(lang).handler_problems(target) == []
@@ -46,7 +46,7 @@ def test_scaffold_creates_a_handler_the_template_accepts(tmp_path, lang):
 
 
 def test_python_skeleton_passes_its_own_test(tmp_path, monkeypatch):
-    new.scaffold("my-fn", "python3-http", tmp_path)
+    scaffold.scaffold("my-fn", "python3-http", tmp_path)
     package = tmp_path / "pkg" / "function"  # the layout of the image: /home/app/function
     shutil.copytree(tmp_path / "my-fn", package)
     monkeypatch.syspath_prepend(str(package.parent))
@@ -59,7 +59,7 @@ def test_python_skeleton_passes_its_own_test(tmp_path, monkeypatch):
 
 
 def test_dockerfile_skeleton_passes_its_own_test(tmp_path):
-    new.scaffold("my-fn", "dockerfile", tmp_path)
+    scaffold.scaffold("my-fn", "dockerfile", tmp_path)
     if shutil.which("sh") is None:
         pytest.skip("no sh to run test.sh")
     result = subprocess.run(["sh", "test.sh"], cwd=tmp_path / "my-fn", capture_output=True, text=True, timeout=30)
@@ -69,24 +69,24 @@ def test_dockerfile_skeleton_passes_its_own_test(tmp_path):
 
 def test_refuses_an_existing_directory(tmp_path):
     (tmp_path / "taken").mkdir()
-    with pytest.raises(new.ScaffoldError, match=r"taken already exists: choose another name, or remove"):
-        new.scaffold("taken", "python3-http", tmp_path)
+    with pytest.raises(scaffold.ScaffoldError, match=r"taken already exists: choose another name, or remove"):
+        scaffold.scaffold("taken", "python3-http", tmp_path)
 
 
 def test_refuses_an_unknown_template(tmp_path):
-    with pytest.raises(new.ScaffoldError) as caught:
-        new.scaffold("a", "node18", tmp_path)
+    with pytest.raises(scaffold.ScaffoldError) as caught:
+        scaffold.scaffold("a", "node18", tmp_path)
     assert str(caught.value) == "unknown template 'node18': expected one of dockerfile, golang-middleware, python3-http"
     assert not (tmp_path / "a").exists()
 
 
 def test_refuses_an_invalid_name(tmp_path):
-    with pytest.raises(new.ScaffoldError, match=r"function name 'My_Fn' is not valid: expected a DNS-1123 label"):
-        new.scaffold("My_Fn", "python3-http", tmp_path)
+    with pytest.raises(scaffold.ScaffoldError, match=r"function name 'My_Fn' is not valid: expected a DNS-1123 label"):
+        scaffold.scaffold("My_Fn", "python3-http", tmp_path)
 
 
 def test_prints_the_declaration(tmp_path, capsys):
-    assert new.main(["echo", "--lang", "golang-middleware", "--dir", str(tmp_path)]) == 0
+    assert scaffold.main(["echo", "--lang", "golang-middleware", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Created {tmp_path / 'echo'} from the golang-middleware template: go.mod, handler.go, ")
     assert out.endswith(
@@ -100,14 +100,14 @@ def test_prints_the_declaration(tmp_path, capsys):
 
 def test_command_line_exit_codes(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "faasplane.components.new", *args, "--dir", str(tmp_path)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        command = [sys.executable, "-m", "faasplane.components.function.scaffold", *args, "--dir", str(tmp_path)]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     assert run("hi", "--lang", "python3-http").returncode == 0
     again = run("hi", "--lang", "python3-http")
     assert again.returncode == 2
     assert again.stderr == (
-        f"components.new: {tmp_path / 'hi'} already exists: choose another name, or remove the directory first\n"
+        f"faasplane.components.function.scaffold: {tmp_path / 'hi'} already exists: choose another name, or remove the directory first\n"
     )
     unknown = run("other", "--lang", "cobol")
     assert unknown.returncode == 2

@@ -1,6 +1,6 @@
 """Read faas-cli `stack.yml` files into typed function declarations.
 
-    python -m faasplane.components.stackyml check FILE [--edition ce|pro]
+    python -m faasplane.components.function.stackyml check FILE [--edition ce|pro]
 
 prints the edition whose limits were checked (`edition: ce (...)`: CE, faasplane's default, unless
 `--edition pro`), then one line per function, `NAME IMAGE min=N max=N`, and exits 0; or prints
@@ -53,7 +53,7 @@ from faasplane.components.function import (
     default_max_replicas,
     edition_problems,
 )
-from faasplane.components.function_args import (
+from faasplane.components.function.args import (
     WATCHDOG_TIMEOUT_ENV,
     FunctionArgs,
     ResourceSpec,
@@ -61,8 +61,8 @@ from faasplane.components.function_args import (
     Timeouts,
     parse_go_duration,
 )
-from faasplane.components.function_errors import Problem, show
-from faasplane.components.function_templates import available_templates
+from faasplane.components.function.errors import Problem, show
+from faasplane.components.function.templating import available_templates
 from faasplane.components.names import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS, EDITION_CE, EDITION_PRO
 from faasplane.scaler import labels as scale_labels
 
@@ -79,7 +79,7 @@ IGNORED_FUNCTION_KEYS = {
     "build_secrets": "not supported by the faasplane templates",
 }
 TOP_LEVEL_KEYS = {"version", "provider", "functions"}
-IGNORED_TOP_LEVEL_KEYS = {"configuration": "faasplane ships its own templates (components/templates)"}
+IGNORED_TOP_LEVEL_KEYS = {"configuration": "faasplane ships its own templates (components/function/templates)"}
 PROVIDER_KEYS = {"name", "gateway", "network"}
 DOCKERFILE = "dockerfile"
 """The template faas-cli recognises in any case (`lang: Dockerfile` in older files)."""
@@ -410,7 +410,7 @@ def _language(ctx: _Context, key: str, lang: str | None) -> str | None:
     if name not in available_templates():
         return lang
     ctx.warn(key, f"{lang!r} pins the {name} template at {ref!r} (faas-cli pulls that ref): faasplane builds "
-                  f"with its own {name} template (components/templates/{name}); the ref is ignored")
+                  f"with its own {name} template (components/function/templates/{name}); the ref is ignored")
     return name
 
 
@@ -630,7 +630,7 @@ def _print_problems(errors: list[str], warnings: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m faasplane.components.stackyml",
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.function.stackyml",
                                      description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate a stack.yml and list its functions")

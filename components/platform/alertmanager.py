@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from faasplane.components import k8s as blocks
 from faasplane.components import names
 from faasplane.components.config import PlatformConfig
-from faasplane.components.monitoring_config import ALERTMANAGER_FILE, PASSWORD_FILE, alertmanager_config, dump
+from faasplane.components.platform.monitoring_config import ALERTMANAGER_FILE, PASSWORD_FILE, alertmanager_config, dump
 from faasplane.components.workload import deployment_and_service
 
 CONFIG_DIR = "/etc/alertmanager"

@@ -10,9 +10,9 @@ import pytest
 
 from faasplane.components import k8s, names
 from faasplane.components.config import ConfigError, parse_config
-from faasplane.components.gateway import Gateway, load_balancer_url
 from faasplane.components.images import resolve_images
-from faasplane.components.mock_engine import REDACTED, Rendered, run_program
+from faasplane.components.platform.gateway import Gateway, load_balancer_url
+from faasplane.components.render.mock_engine import REDACTED, Rendered, run_program
 from tests.objects import env, matches, objects, one
 from tests.validation import schema_errors
 

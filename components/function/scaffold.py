@@ -1,8 +1,8 @@
 """Scaffold a function from a template's handler skeleton, as `faas-cli new` does.
 
-    python -m faasplane.components.new NAME --lang LANG [--dir DIR]
+    python -m faasplane.components.function.scaffold NAME --lang LANG [--dir DIR]
 
-creates `DIR/NAME/` (default `functions/NAME/`) from `components/templates/LANG/skeleton/` (files ending
+creates `DIR/NAME/` (default `functions/NAME/`) from `components/function/templates/LANG/skeleton/` (files ending
 `.j2` rendered with jinja2), with a handler test, and prints the declaration to add to
 `functions/__init__.py`. It refuses an existing directory, an unknown template or an invalid name, with
 exit code 2 and the reason on stderr.
@@ -14,11 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from faasplane.components import build
-from faasplane.components.function_args import name_problem
-from faasplane.components.function_templates import available_templates, render_template_file, template
+from faasplane.components.function import build
+from faasplane.components.function.args import name_problem
+from faasplane.components.function.templating import available_templates, render_template_file, template
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 
 class ScaffoldError(Exception):
@@ -64,7 +64,8 @@ def declaration(name: str, lang: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m faasplane.components.new", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m faasplane.components.function.scaffold",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="function name (a DNS-1123 label starting with a letter)")
     parser.add_argument("--lang", required=True, help=f"template: {', '.join(available_templates())}")
     parser.add_argument("--dir", type=Path, default=FUNCTIONS_DIR, help="where to create NAME/ (default: functions/)")
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         written = scaffold(args.name, args.lang, args.dir)
     except ScaffoldError as exc:
-        print(f"components.new: {exc}", file=sys.stderr)
+        print(f"faasplane.components.function.scaffold: {exc}", file=sys.stderr)
         return 2
     target = args.dir / args.name
     print(f"Created {target} from the {args.lang} template: {', '.join(str(p.relative_to(target)) for p in written)}")

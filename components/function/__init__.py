@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from faasplane.components import build, function_templates, k8s, names
+from faasplane.components import k8s, names
 from faasplane.components.config import duration_seconds
-from faasplane.components.function_args import FunctionArgs, ResourceSpec, Scale, Timeouts, as_text, is_int
-from faasplane.components.function_errors import FunctionError, Problem, invalid
-from faasplane.components.function_templates import Template, render_build_context, template
+from faasplane.components.function import build
+from faasplane.components.function import templating as function_templates
+from faasplane.components.function.args import FunctionArgs, ResourceSpec, Scale, Timeouts, as_text, is_int
+from faasplane.components.function.errors import FunctionError, Problem, invalid
+from faasplane.components.function.templating import Template, render_build_context, template
 from faasplane.scaler import labels as scale_labels
 
 if TYPE_CHECKING:
