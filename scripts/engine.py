@@ -199,6 +199,10 @@ class Workspace:
         """`pulumi config set --secret KEY` with the value on stdin (never on a command line)."""
         self.pulumi("config", "set", "--secret", key, stdin=value)
 
+    def secret(self, key: str) -> str:
+        """The decrypted value of the secret setting KEY (`pulumi config get`)."""
+        return self.pulumi("config", "get", key).stdout.rstrip("\n")
+
 
 @dataclass
 class EngineStack(Workspace):

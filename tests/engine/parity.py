@@ -3,7 +3,8 @@
 Two things differ by design and are set aside, nothing else: the suffix the kubernetes provider gives an
 auto-named object is random (the mocks derive a stable one), so each real name is mapped to the render's
 name of the same resource, everywhere it appears; and secret values (plain in the rendered YAML, redacted in
-the offline render) are compared by key only.
+the offline render) are compared by key only. The render gets the engine stack's admin password, so what
+is derived from it (the credentials-revision annotation) is compared.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import yaml
 
 from faasplane.components.render import render_stack
 from faasplane.components.render.mock_engine import REDACTED
-from scripts.engine import EngineStack
+from scripts.engine import ADMIN_PASSWORD_KEY, EngineStack
 
 
 def engine_config(engine: EngineStack) -> dict[str, Any]:
@@ -57,7 +58,10 @@ def key(obj: dict[str, Any]) -> str:
 
 def paired(engine: EngineStack) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """(real, rendered) objects by kind, namespace and name, made comparable as the module says."""
-    rendered = render_stack(engine.stack, engine_config(engine))
+    # The same admin password, so that what is derived from it (the pods' credentials-revision) compares too.
+    password = {ADMIN_PASSWORD_KEY: engine.secret(ADMIN_PASSWORD_KEY)}
+    rendered = render_stack(engine.stack, {**engine_config(engine), **password},
+                            extra_secret_keys=[ADMIN_PASSWORD_KEY])
     render_names = {r.name: r.state["metadata"]["name"] for r in rendered.resources if r.is_kubernetes_object}
     real_names = _logical_names(engine)
     mapping = {real_names[name]: render_names[name] for name in render_names
