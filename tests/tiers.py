@@ -24,6 +24,7 @@ TIERS = {
     "e2e_kind": "docker, kind and the Pulumi CLI on a user's machine",
 }
 REQUIRED_IN_CI = ("engine", "monitoring")
+"""Tiers CI may not skip: with CI=true their missing tools fail the tests."""
 TOOLS = {
     "engine": ("pulumi",),
     "monitoring": ("prometheus", "promtool", "alertmanager", "amtool"),
@@ -31,9 +32,6 @@ TOOLS = {
     "cluster": ("kube-apiserver", "etcd", "kwok"),
 }
 """The tools a tier runs, named with their version and origin under the tier when it ran."""
-"""Tiers CI may not skip: with CI=true their missing tools fail the tests."""
-
-
 
 
 def require(available: bool, tier: str, reason: str) -> None:
