@@ -2,7 +2,7 @@
 
 A tier is a marker (`engine`, `monitoring`, `functions`, `queue`, `cluster`, `e2e_kind`); tests
 without one are the `unit` tier. With `CI=true`, a required tier whose tools are missing fails its tests
-instead of skipping them (see `require_tool`).
+instead of skipping them (see `require`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ TIERS = {
     "cluster": "a real Kubernetes control plane on loopback (make tools)",
     "e2e_kind": "docker, kind and the Pulumi CLI on a user's machine",
 }
-REQUIRED_IN_CI = ("engine", "monitoring")
+REQUIRED_IN_CI = ("engine", "monitoring", "functions", "queue", "cluster")
 """Tiers CI may not skip: with CI=true their missing tools fail the tests."""
 TOOLS = {
     "engine": ("pulumi",),
