@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,29 @@ def test_runs_as_a_numeric_non_root_user(dockerfile):
 def test_runs_the_handler_tests_before_shipping(dockerfile):
     assert "ARG TEST_ENABLED=true" in dockerfile
     assert re.search(r"(python -m unittest discover|go test \./\.\.\.)", dockerfile)
+
+
+def run_instruction(dockerfile: str, marker: str) -> str:
+    """The shell command of the Dockerfile's RUN instruction containing `marker`, continuations joined."""
+    joined = dockerfile.replace("\\\n", " ")
+    [line] = [line for line in joined.splitlines() if line.startswith("RUN ") and marker in line]
+    return line.removeprefix("RUN ")
+
+
+@pytest.mark.parametrize(("exit_status", "build_fails"), [(0, False), (5, False), (1, True)])
+def test_python_handler_tests_fail_the_build_only_when_a_test_fails(exit_status, build_fails, tmp_path):
+    """unittest exits 5 when no test ran (Python 3.12, the template's): a handler without tests still builds."""
+    context = render_build_context("fn", template("python3-http"), FUNCTIONS_DIR / "hello", tmp_path / "ctx")
+    command = run_instruction((context / "Dockerfile").read_text(), "unittest discover")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "python"  # the interpreter's exit status is what the instruction acts on
+    stand_in.write_text(f"#!/bin/sh\nexit {exit_status}\n")
+    stand_in.chmod(0o755)
+    result = subprocess.run(["/bin/sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin",
+                            "TEST_ENABLED": "true"}, capture_output=True, text=True, timeout=30, check=False)
+    assert (result.returncode != 0) is build_fails, result.stdout + result.stderr
+    assert ("none ran" in result.stdout) is (exit_status == 5)
 
 
 def test_watchdog_health_file_is_on_the_writable_tmp(dockerfile):

@@ -10,7 +10,6 @@ What only the watchdog does (`/_/health`, cutting a call at exec_timeout) is not
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from faasplane.functions import FUNCTIONS_DIR
 from tests.functions.run import rendered_env, serving
 
 pytestmark = pytest.mark.functions
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
 
 def concurrently(url: str, bodies: list[str]) -> list[httpx.Response]:
     with httpx.Client(timeout=30) as client, ThreadPoolExecutor(max_workers=len(bodies)) as pool:
@@ -44,6 +45,12 @@ def test_hello_answers_and_sixteen_calls_at_once_succeed(workdir: Path) -> None:
         assert reply.status_code == 200 and reply.json()["message"] == "Hello, faasplane!"
         replies = concurrently(url, [f"caller-{i}" for i in range(16)])
         assert [reply.json()["message"] for reply in replies] == [f"Hello, caller-{i}!" for i in range(16)]
+
+
+def test_the_application_teams_example_passes_its_tests_and_echoes(workdir: Path) -> None:
+    with serving("echo", "python3-http", EXAMPLES_DIR / "app-team" / "echo", workdir, {}) as url:
+        reply = httpx.post(url, content="ping")
+        assert reply.status_code == 200 and reply.text == "ping"
 
 
 @pytest.mark.parametrize("lang", ["python3-http", "golang-middleware"])
@@ -79,8 +86,19 @@ def test_a_handler_error_is_a_5xx(lang: str, source: str, workdir: Path) -> None
         assert again.status_code == reply.status_code, "the server lives on"
 
 
-def test_the_rendered_environment_is_what_the_templates_read() -> None:
-    """The Deployment sets the watchdog's timeouts; the Go template's server reads write_timeout too."""
-    env = rendered_env("sum")
-    assert {"read_timeout", "write_timeout", "exec_timeout"} <= set(env)
-    assert json.dumps(env)  # plain strings only
+def test_the_go_server_cuts_a_call_at_the_rendered_write_timeout(workdir: Path) -> None:
+    """The Deployment's write_timeout reaches the Go template's server: a call running longer gets no reply."""
+    handler = workdir / "slow"
+    handler.mkdir()
+    (handler / "handler.go").write_text(
+        'package function\n\nimport (\n\t"net/http"\n\t"time"\n)\n\n'
+        "func Handle(w http.ResponseWriter, r *http.Request) {\n"
+        '\tif r.URL.Query().Get("sleep") != "" {\n\t\ttime.Sleep(3 * time.Second)\n\t}\n'
+        '\tw.Write([]byte("done"))\n}\n'
+    )
+    (handler / "go.mod").write_text("module handler/function\n\ngo 1.23\n")
+    env = {**rendered_env("sum"), "write_timeout": "1s"}
+    with serving("slow", "golang-middleware", handler, workdir / "run", env) as url:
+        assert httpx.get(url).text == "done", "a call within the timeout is answered"
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(url, params={"sleep": "1"}, timeout=30)
