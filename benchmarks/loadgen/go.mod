@@ -1,0 +1,3 @@
+module faasplane.dev/benchmarks/loadgen
+
+go 1.23
