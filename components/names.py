@@ -30,6 +30,10 @@ SCALER = "scaler"
 GATEWAY_PORT = 8080
 GATEWAY_METRICS_PORT = 8082
 PROVIDER_PORT = 8081
+QUEUE_WORKER_METRICS_PORT = 8081
+"""The Pro (JetStream) queue-worker's metrics server; the CE queue-worker serves none."""
+METRICS_PORT_NAME = "metrics"
+"""Name of a container's metrics port (what a port-selecting scrape job and NetworkPolicy match)."""
 NATS_PORT = 4222
 NATS_MONITOR_PORT = 8222
 PROMETHEUS_PORT = 9090
@@ -74,6 +78,17 @@ POD_SECURITY_WARN = "pod-security.kubernetes.io/warn"
 NATS_CLUSTER_ID = "faas-cluster"
 NATS_CHANNEL = "faas-request"
 NATS_QUEUE_GROUP = "faas"
+
+# NATS JetStream conventions of the Pro queue-worker.
+JETSTREAM_DURABLE_NAME = "faas-workers"
+"""The chart's default durable consumer the queue-workers share."""
+
+# OpenFaaS Pro Profiles: a namespaced custom resource the Pro provider reads from the control-plane namespace.
+PROFILE_API_GROUP = "openfaas.com"
+PROFILE_KIND = "Profile"
+PROFILE_PLURAL = "profiles"
+PROFILE_SINGULAR = "profile"
+PROFILE_CRD = f"{PROFILE_PLURAL}.{PROFILE_API_GROUP}"
 
 # Monitoring.
 SCALING_ALERT_NAME = "APIHighInvocationRate"

@@ -115,6 +115,47 @@ BAD_CONFIGS = [
                  id="rate-window-too-short-for-the-scrapes"),
     pytest.param({"faasplane:queue": {"maxInflight": 4}},
                  "queue.maxInflight 4 is not supported by the OpenFaaS CE queue-worker", id="ce-max-inflight"),
+    pytest.param({"faasplane:queue": {"durableName": "workers-2"}},
+                 "faasplane: queue.durableName \"workers-2\" (default \"faas-workers\"): a setting of the OpenFaaS "
+                 "Pro JetStream queue-worker, which edition 'ce' does not run", id="ce-durable-name"),
+    pytest.param({"faasplane:queue": {"maxRetryAttempts": 5, "retryHttpCodes": [429]}},
+                 "queue.maxRetryAttempts 5 (default 100), queue.retryHttpCodes [429] (default [408, 429, 500, 502, "
+                 "503, 504]): settings of the OpenFaaS Pro JetStream queue-worker, which edition 'ce' does not run "
+                 "(the CE queue-worker has no such setting): remove it, or use edition 'pro'", id="ce-retries"),
+    pytest.param({"faasplane:queue": {"initialRetryWait": "1s"}},
+                 "queue.initialRetryWait \"1s\" (default \"10s\"): a setting of the OpenFaaS Pro", id="ce-retry-wait"),
+    pytest.param({"faasplane:profiles": {"createCrd": True}},
+                 "faasplane: profiles.createCrd true: Profiles are an OpenFaaS Pro feature (the CE provider does not "
+                 "read them), so edition 'ce' installs no Profile CRD: remove it, or use edition 'pro'",
+                 id="ce-profile-crd"),
+    pytest.param({"faasplane:queue": {"streamReplicas": 3}},
+                 "faasplane:queue.streamReplicas: 3 is not valid: a stream cannot have more replicas than NATS "
+                 "servers, and faasplane runs one NATS server: expected 1, not 3", id="stream-replicas"),
+    pytest.param({"faasplane:queue": {"streamReplicas": 0}},
+                 "faasplane:queue.streamReplicas: 0 is not valid: Input should be greater than or equal to 1",
+                 id="stream-replicas-zero"),
+    pytest.param({"faasplane:queue": {"retryHttpCodes": [429, 700]}},
+                 "faasplane:queue.retryHttpCodes[1]: 700 is not valid: 700 is not an HTTP status code: expected "
+                 "100 to 599", id="retry-code-range"),
+    pytest.param({"faasplane:queue": {"retryHttpCodes": [429, "many"]}},
+                 "faasplane:queue.retryHttpCodes[1]: \"many\" is not valid: Input should be a valid integer",
+                 id="retry-code-type"),
+    pytest.param({"faasplane:queue": {"retryHttpCodes": [502, 429, 502]}},
+                 "faasplane:queue.retryHttpCodes: [502, 429, 502] is not valid: [502] given more than once",
+                 id="retry-code-twice"),
+    pytest.param({"faasplane:queue": {"initialRetryWait": "5m"}},
+                 "faasplane:queue: initialRetryWait 5m must not be longer than maxRetryWait 120s", id="retry-waits"),
+    pytest.param({"faasplane:queue": {"maxRetryWait": "a while"}},
+                 "faasplane:queue.maxRetryWait: \"a while\" is not valid: 'a while' is not a duration",
+                 id="retry-wait-duration"),
+    pytest.param({"faasplane:queue": {"maxRetryAttempts": 0}},
+                 "faasplane:queue.maxRetryAttempts: 0 is not valid: Input should be greater than or equal to 1",
+                 id="retry-attempts"),
+    pytest.param({"faasplane:queue": {"durableName": "faas.workers"}},
+                 "faasplane:queue.durableName: \"faas.workers\" is not valid: 'faas.workers' is not a JetStream "
+                 "consumer name", id="durable-name"),
+    pytest.param({"faasplane:profiles": {"createCRD": True}},
+                 "faasplane:profiles.createCRD: unknown key (did you mean 'createCrd'?)", id="profiles-misspelt"),
     pytest.param({"faasplane:scaler": {"replicas": 2}},
                  "faasplane:scaler.replicas: 2 is not valid: Input should be less than or equal to 1", id="scaler-replicas"),
     pytest.param({"faasplane:alertRule": {"thresholdRps": 0}},
@@ -146,6 +187,35 @@ def test_a_secret_licence_enables_pro() -> None:
     config = load({"faasplane:edition": "pro", "faasplane:licenseKey": "eyJhbGciOi"}, ["faasplane:licenseKey"])
     assert config.edition == "pro" and config.license_key == "eyJhbGciOi"
     assert "eyJhbGciOi" not in repr(config)
+
+
+PRO = {"faasplane:edition": "pro", "faasplane:licenseKey": "eyJhbGciOi"}
+
+
+def test_pro_queue_worker_settings_default_to_the_charts() -> None:
+    queue = load(PRO, ["faasplane:licenseKey"]).queue
+    assert (queue.durable_name, queue.stream_replicas, queue.max_retry_attempts) == ("faas-workers", 1, 100)
+    assert (queue.max_retry_wait, queue.initial_retry_wait) == ("120s", "10s")
+    assert queue.retry_http_codes == [408, 429, 500, 502, 503, 504]
+
+
+def test_pro_queue_worker_settings_are_taken_with_pro() -> None:
+    settings = {"durableName": "jobs", "maxRetryAttempts": 7, "maxRetryWait": "1m", "initialRetryWait": "500ms",
+                "retryHttpCodes": [429, 503], "streamReplicas": 1}
+    config = load({**PRO, "faasplane:queue": settings, "faasplane:profiles": {"createCrd": True}},
+                  ["faasplane:licenseKey"])
+    assert (config.queue.durable_name, config.queue.max_retry_attempts) == ("jobs", 7)
+    assert (config.queue.max_retry_wait, config.queue.initial_retry_wait) == ("1m", "500ms")
+    assert config.queue.retry_http_codes == [429, 503]
+    assert config.profiles.create_crd is True
+
+
+def test_ce_accepts_the_pro_settings_at_their_defaults() -> None:
+    """Spelling a default out (even as another duration of the same length) is not a Pro setting."""
+    config = load({"faasplane:queue": {"durableName": "faas-workers", "streamReplicas": 1, "maxRetryWait": "2m",
+                                       "retryHttpCodes": [408, 429, 500, 502, 503, 504]},
+                   "faasplane:profiles": {"createCrd": False}})
+    assert config.edition == "ce" and config.profiles.create_crd is False
 
 
 def test_keys_of_other_namespaces_are_left_to_their_owners() -> None:

@@ -43,6 +43,13 @@ MEMORY_STORE_MAX_SHARE = 0.75
 """The most of the NATS memory limit the configured limits may fill: the server needs the rest."""
 FILE_STORE_SHARE = 0.8
 """The default share of the NATS volume the file store may fill (all channels full)."""
+DEFAULT_RETRY_HTTP_CODES = (408, 429, 500, 502, 503, 504)
+"""The chart's codes after which the Pro queue-worker retries an invocation."""
+PRO_QUEUE_SETTINGS = (
+    "durable_name", "stream_replicas", "max_retry_attempts", "max_retry_wait", "initial_retry_wait",
+    "retry_http_codes",
+)
+"""`queue` settings only the Pro (JetStream) queue-worker reads: edition ce refuses them away from their default."""
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -109,12 +116,32 @@ def _check_label_value(value: str) -> str:
     return value
 
 
+_CONSUMER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _check_consumer_name(value: str) -> str:
+    if not _CONSUMER_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a JetStream consumer name: expected at most 64 letters, digits, '-' or '_' "
+            "(no spaces, dots, '*' or '>')"
+        )
+    return value
+
+
+def _check_http_status(value: int) -> int:
+    if not 100 <= value <= 599:
+        raise ValueError(f"{value} is not an HTTP status code: expected 100 to 599")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
 LabelValue = Annotated[str, AfterValidator(_check_label_value)]
 DnsSubdomain = Annotated[str, AfterValidator(_check_dns_subdomain)]
 ImageReference = Annotated[str, AfterValidator(_check_image_reference)]
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+ConsumerName = Annotated[str, AfterValidator(_check_consumer_name)]
+HttpStatus = Annotated[int, AfterValidator(_check_http_status)]
 
 
 class _Model(BaseModel):
@@ -318,6 +345,47 @@ class Queue(_Model):
     """Messages NATS Streaming keeps per channel; the oldest go first."""
     max_age: Duration = "24h"
     """How long NATS Streaming keeps a message; older ones are dropped, queued or not."""
+    # The Pro (JetStream) queue-worker's own settings, with the chart's defaults; edition ce refuses them.
+    durable_name: ConsumerName = names.JETSTREAM_DURABLE_NAME
+    """Pro: the JetStream durable consumer the queue-workers share (the chart's `jetstreamQueueWorker.durableName`);
+    renaming it starts a new consumer."""
+    stream_replicas: int = Field(default=1, ge=1)
+    """Pro: replicas of the JetStream stream. Only 1: faasplane runs one NATS server, and a stream cannot have
+    more replicas than there are servers."""
+    max_retry_attempts: int = Field(default=100, ge=1)
+    """Pro: how often the queue-worker retries an invocation answered with one of retryHttpCodes."""
+    max_retry_wait: Duration = "120s"
+    """Pro: the longest wait between two retries (the back-off grows up to it)."""
+    initial_retry_wait: Duration = "10s"
+    """Pro: the wait before the first retry; at most maxRetryWait."""
+    retry_http_codes: list[HttpStatus] = Field(default_factory=lambda: list(DEFAULT_RETRY_HTTP_CODES))
+    """Pro: the HTTP status codes of a function's answer after which the queue-worker retries the invocation."""
+
+    @field_validator("stream_replicas")
+    @classmethod
+    def _one_nats_server(cls, value: int) -> int:
+        if value > 1:
+            raise ValueError(
+                f"a stream cannot have more replicas than NATS servers, and faasplane runs one NATS server: "
+                f"expected 1, not {value} (replicated streams need a NATS cluster faasplane does not deploy)"
+            )
+        return value
+
+    @field_validator("retry_http_codes")
+    @classmethod
+    def _distinct_codes(cls, codes: list[int]) -> list[int]:
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValueError(f"{repeated} given more than once: expected each code once")
+        return codes
+
+    @model_validator(mode="after")
+    def _retry_waits(self) -> Queue:
+        if duration_seconds(self.initial_retry_wait) > duration_seconds(self.max_retry_wait):
+            raise ValueError(
+                f"initialRetryWait {self.initial_retry_wait} must not be longer than maxRetryWait {self.max_retry_wait}"
+            )
+        return self
 
     def channel_bytes(self) -> int:
         """`maxBytes`, or its default for the store."""
@@ -348,6 +416,18 @@ class Queue(_Model):
                 "or raise storageSize"
             )
         return self
+
+
+class Profiles(_Model):
+    """OpenFaaS Pro Profiles: shared scheduling and security settings a function opts into with the annotation
+    `com.openfaas.profile`. The Pro provider reads them (Profile objects) from the control-plane namespace."""
+
+    create_crd: bool = False
+    """Pro: install the Profile CustomResourceDefinition (`profiles.openfaas.com`). Off by default: a CRD is a
+    cluster-scoped API shared by every OpenFaaS installation on the cluster, so it belongs to whoever installs
+    OpenFaaS there (the chart's `createCRDs`), not to one stack; turn it on in one stack per cluster where the
+    chart has not installed it. The stack then keeps it when destroyed, as the chart does: deleting a CRD
+    deletes every Profile of the cluster with it."""
 
 
 class Prometheus(_Model):
@@ -470,6 +550,8 @@ class PlatformConfig(_Model):
     """The OpenFaaS gateway and its faas-netes provider."""
     queue: Queue = Queue()
     """NATS Streaming and the queue-worker."""
+    profiles: Profiles = Profiles()
+    """OpenFaaS Pro Profiles."""
     prometheus: Prometheus = Prometheus()
     """Prometheus."""
     alertmanager: Alertmanager = Alertmanager()
@@ -530,11 +612,42 @@ class PlatformConfig(_Model):
                 f"queue.maxInflight {self.queue.max_inflight} is not supported by the OpenFaaS CE queue-worker, "
                 "which runs one invocation at a time: scale out with queue.workerReplicas, or use edition 'pro'"
             )
+        if self.edition == names.EDITION_CE:
+            self._refuse_pro_settings()
         if self.registry.username and not self.registry_password:
             raise ValueError(
                 "registry.username needs a password: pulumi config set --secret faasplane:registryPassword <password>"
             )
         return self
+
+
+    def _refuse_pro_settings(self) -> None:
+        """Pro-only settings given with edition ce: CE has nothing that reads them, so they would be ignored."""
+        given = []
+        for name in PRO_QUEUE_SETTINGS:
+            field = Queue.model_fields[name]
+            value, default = getattr(self.queue, name), field.get_default(call_default_factory=True)
+            if _validated_as(field, _check_duration):
+                differs = duration_seconds(value) != duration_seconds(default)
+            else:
+                differs = value != default
+            if differs:
+                given.append(f"queue.{field.alias or name} {json.dumps(value)} (default {json.dumps(default)})")
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: {'settings' if len(given) > 1 else 'a setting'} of the OpenFaaS Pro "
+                "JetStream queue-worker, which edition 'ce' does not run (the CE queue-worker has no such "
+                "setting): remove it, or use edition 'pro'"
+            )
+        if self.profiles.create_crd:
+            raise ValueError(
+                "profiles.createCrd true: Profiles are an OpenFaaS Pro feature (the CE provider does not read "
+                "them), so edition 'ce' installs no Profile CRD: remove it, or use edition 'pro'"
+            )
+
+
+def _validated_as(field: Any, check: Any) -> bool:
+    return any(getattr(meta, "func", None) is check for meta in field.metadata)
 
 
 MISSING_ADMIN_PASSWORD = (
