@@ -42,8 +42,8 @@ class Platform(pulumi.ComponentResource):
         after_namespaces = pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces])
         self.gateway = Gateway(f"{name}-gateway", config, self.images, opts=after_namespaces)
         self.queue = Queue(
-            f"{name}-queue", config, self.images, auth_secret_name=self.gateway.auth_secret_name,
-            license_secret_name=self.gateway.license_secret_name, opts=after_namespaces,
+            f"{name}-queue", config, self.images, license_secret_name=self.gateway.license_secret_name,
+            opts=after_namespaces,
         )
         self.prometheus = Prometheus(f"{name}-prometheus", config, self.images, opts=after_namespaces)
         self.alertmanager = Alertmanager(

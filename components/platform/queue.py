@@ -14,7 +14,6 @@ NATS_STORE_DIR = "/var/lib/nats"
 """Where NATS keeps its file store (CE `--store file`) or its JetStream store (Pro)."""
 NATS_DATA_VOLUME = "nats-data"
 NATS_PVC_NAME = f"{names.NATS}-data"
-AUTH_VOLUME = "auth"
 LICENSE_VOLUME = "license"
 STREAMING_SERVER = "/nats-streaming-server"
 """The binary of the nats-streaming image (a scratch image: no shell, no USER)."""
@@ -32,6 +31,35 @@ def streaming_limits(config: PlatformConfig) -> list[str]:
     ]
 
 
+def pro_worker_env(config: PlatformConfig) -> dict[str, Any]:
+    """The JetStream queue-worker's settings, as the chart passes them (its defaults where faasplane has no
+    setting). Functions are invoked through the gateway; the stream and its consumer live in our one NATS."""
+    queue = config.queue
+    namespace = config.namespaces.control_plane
+    domain = config.kubernetes_dns_domain
+    return {
+        "nats_host": names.service_host(names.NATS, namespace, domain),
+        "nats_port": names.NATS_PORT,
+        "nats_stream": names.NATS_CHANNEL,
+        "nats_durable": queue.durable_name,
+        # The chart's name for the namespace a function without one is taken to be in.
+        "default_function_name": config.namespaces.functions,
+        # Up to max_inflight invocations at once per worker.
+        "max_inflight": queue.max_inflight,
+        # `static`: every worker consumes the one shared stream (the chart's default mode).
+        "scaling_mode": "static",
+        "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT, domain=domain),
+        "tls_insecure": "false",
+        "nats_stream_replicas": queue.stream_replicas,
+        "ack_wait": go_duration(queue.ack_wait),
+        "upstream_timeout": go_duration(config.gateway.upstream_timeout),
+        "max_retry_attempts": queue.max_retry_attempts,
+        "max_retry_wait": go_duration(queue.max_retry_wait),
+        "initial_retry_wait": go_duration(queue.initial_retry_wait),
+        "retry_http_codes": ",".join(str(code) for code in queue.retry_http_codes),
+    }
+
+
 class Queue(pulumi.ComponentResource):
     """NATS and the queue-worker that replays queued invocations through the gateway."""
 
@@ -45,7 +73,6 @@ class Queue(pulumi.ComponentResource):
         name: str,
         config: PlatformConfig,
         images: dict[str, str],
-        auth_secret_name: pulumi.Input[str],
         license_secret_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -132,27 +159,19 @@ class Queue(pulumi.ComponentResource):
         gateway_host = names.service_host(names.GATEWAY, namespace, domain)
         worker_mounts: list[dict[str, Any]] = []
         worker_volumes: list[dict[str, Any]] = []
+        worker_ports: dict[str, int] = {}
         if pro:
-            # The Pro queue-worker authenticates to the gateway with the admin credentials (as the chart does).
-            worker_mounts.append(k8s.mount(AUTH_VOLUME, names.SECRET_MOUNT_PATH, read_only=True))
-            worker_volumes.append(k8s.secret_volume(AUTH_VOLUME, auth_secret_name))
+            # The Pro queue-worker reads only its licence: like the CE worker it invokes functions through the
+            # gateway's /function/ route, and the chart mounts no credentials into it (least privilege).
             if license_secret_name is None:
                 raise ValueError("the Pro queue-worker needs the licence Secret: pass license_secret_name")
             worker_mounts.append(k8s.mount(LICENSE_VOLUME, names.LICENSE_MOUNT_PATH, read_only=True))
             worker_volumes.append(k8s.secret_volume(LICENSE_VOLUME, license_secret_name))
             worker_command = ["jetstream-queue-worker", f"-license-file={names.LICENSE_FILE}"]
-            worker_env: dict[str, Any] = {
-                "nats_host": nats_host,
-                "nats_port": names.NATS_PORT,
-                "nats_stream": names.NATS_CHANNEL,
-                "gateway_url": names.service_url(names.GATEWAY, namespace, names.GATEWAY_PORT, domain=domain),
-                # The JetStream queue-worker runs up to max_inflight invocations at once.
-                "max_inflight": queue.max_inflight,
-                "ack_wait": go_duration(queue.ack_wait),
-                "upstream_timeout": go_duration(config.gateway.upstream_timeout),
-                "basic_auth": "true",
-                "secret_mount_path": names.SECRET_MOUNT_PATH,
-            }
+            worker_env = pro_worker_env(config)
+            # Its metrics server, declared so Prometheus's queue-worker job (which keeps this port by name)
+            # and the NetworkPolicy admitting Prometheus can name it.
+            worker_ports = {names.METRICS_PORT_NAME: names.QUEUE_WORKER_METRICS_PORT}
         else:
             worker_command = None
             # The CE queue-worker subscribes to the fixed channel `faas-request` and processes one message at a
@@ -176,6 +195,7 @@ class Queue(pulumi.ComponentResource):
             queue.worker_resources,
             command=worker_command,
             env=worker_env,
+            ports=worker_ports,
             volume_mounts=worker_mounts,
         )
         self.worker_deployment = kubernetes.apps.v1.Deployment(
@@ -189,8 +209,6 @@ class Queue(pulumi.ComponentResource):
                     topology_spread_labels=worker_labels if config.availability.topology_spread else None,
                 ),
                 replicas=queue.worker_replicas,
-                # The Pro worker mounts the credentials Secret: roll it when they change.
-                pod_annotations=k8s.credentials_annotation(config) if pro else None,
             ),
             opts=child,
         )

@@ -15,11 +15,9 @@ from faasplane.components.render.mock_engine import Rendered, run_program
 from tests.objects import env, matches, objects, one, pod
 from tests.validation import schema_errors
 
-AUTH_SECRET = "basic-auth-1a2b3c4d"
 LICENSE = "pro-licence-do-not-leak"
-
-
 LICENSE_SECRET = "test-license-secret"
+PRO = {"edition": "pro", "licenseKey": LICENSE}
 
 
 def render(settings: dict[str, Any]) -> Rendered:
@@ -27,7 +25,7 @@ def render(settings: dict[str, Any]) -> Rendered:
     images = resolve_images(config.edition, config.images)
     license_secret = LICENSE_SECRET if config.edition == names.EDITION_PRO else None
     return run_program(
-        lambda: Queue("test-queue", config, images, auth_secret_name=AUTH_SECRET, license_secret_name=license_secret)
+        lambda: Queue("test-queue", config, images, license_secret_name=license_secret)
     )
 
 
@@ -170,13 +168,93 @@ def test_ce_worker_gets_no_credentials_it_does_not_use(dev: Rendered) -> None:
     assert "volumeMounts" not in worker
 
 
-def test_pro_worker_mounts_the_gateway_credentials() -> None:
-    spec = pod(render({"edition": "pro", "licenseKey": LICENSE}), names.QUEUE_WORKER)
-    volumes = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"]}
+CE_WORKER_ENV = {
+    "faas_nats_address", "faas_nats_port", "faas_nats_cluster_name", "faas_nats_queue_group", "faas_gateway_address",
+    "faas_gateway_port", "ack_wait",
+}
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_ce_worker_is_untouched_by_the_pro_settings(variant: str, request: pytest.FixtureRequest) -> None:
+    """The CE worker gets exactly its own env, no port, no annotations: the Pro settings leave CE as it was."""
+    deployment = one(request.getfixturevalue(variant), "Deployment", names.QUEUE_WORKER)
+    [worker] = deployment["spec"]["template"]["spec"]["containers"]
+    assert set(env(worker)) == CE_WORKER_ENV
+    assert "ports" not in worker
+    assert "annotations" not in deployment["spec"]["template"]["metadata"]
+
+
+def test_pro_worker_mounts_only_its_licence() -> None:
+    """Least privilege, as the chart: the JetStream worker invokes through /function/ and reads no credentials."""
+    deployment = one(render(PRO), "Deployment", names.QUEUE_WORKER)
+    spec = deployment["spec"]["template"]["spec"]
+    assert {v["name"]: v["secret"]["secretName"] for v in spec["volumes"]} == {"license": LICENSE_SECRET}
     [worker] = spec["containers"]
-    mounts = {m["mountPath"]: m["name"] for m in worker["volumeMounts"]}
-    assert volumes[mounts[names.SECRET_MOUNT_PATH]] == AUTH_SECRET
-    assert env(worker)["basic_auth"] == "true"
+    assert [(m["name"], m["mountPath"], m["readOnly"]) for m in worker["volumeMounts"]] == [
+        ("license", names.LICENSE_MOUNT_PATH, True)
+    ]
+    assert not {"basic_auth", "secret_mount_path"} & set(env(worker))
+    # Nothing of the credentials is mounted, so a new password has nothing to roll.
+    assert names.CREDENTIALS_REVISION_ANNOTATION not in deployment["spec"]["template"]["metadata"].get(
+        "annotations", {}
+    )
+
+
+def test_pro_worker_gets_the_charts_settings_by_default() -> None:
+    [worker] = pod(render(PRO), names.QUEUE_WORKER)["containers"]
+    assert env(worker) == {
+        "nats_host": "nats.openfaas.svc.cluster.local",
+        "nats_port": str(names.NATS_PORT),
+        "nats_stream": names.NATS_CHANNEL,
+        "nats_durable": "faas-workers",
+        "default_function_name": names.FUNCTIONS_NAMESPACE,
+        "max_inflight": "1",
+        "scaling_mode": "static",
+        "gateway_url": "http://gateway.openfaas.svc.cluster.local:8080",
+        "tls_insecure": "false",
+        "nats_stream_replicas": "1",
+        "ack_wait": "60s",
+        "upstream_timeout": "60s",
+        "max_retry_attempts": "100",
+        "max_retry_wait": "120s",
+        "initial_retry_wait": "10s",
+        "retry_http_codes": "408,429,500,502,503,504",
+    }
+
+
+def test_pro_worker_settings_follow_the_config() -> None:
+    rendered = render(
+        {
+            **PRO,
+            "namespaces": {"controlPlane": "faas", "functions": "fns"},
+            "kubernetesDNSDomain": "corp.example",
+            "gateway": {"upstreamTimeout": "45s"},
+            "queue": {
+                "durableName": "jobs", "maxInflight": 20, "ackWait": "3m", "maxRetryAttempts": 12,
+                "maxRetryWait": "2m", "initialRetryWait": "1500ms", "retryHttpCodes": [429, 503],
+            },
+        }
+    )
+    [worker] = pod(rendered, names.QUEUE_WORKER)["containers"]
+    values = env(worker)
+    assert values["nats_host"] == "nats.faas.svc.corp.example"
+    assert values["gateway_url"] == "http://gateway.faas.svc.corp.example:8080"
+    assert values["default_function_name"] == "fns"
+    assert (values["nats_durable"], values["max_inflight"], values["ack_wait"]) == ("jobs", "20", "180s")
+    assert values["upstream_timeout"] == "45s"
+    assert (values["max_retry_attempts"], values["max_retry_wait"], values["initial_retry_wait"]) == (
+        "12", "120s", "1500ms"
+    )
+    assert values["retry_http_codes"] == "429,503"
+    for obj in rendered.kubernetes_objects():
+        assert schema_errors(obj) == []
+
+
+def test_pro_worker_declares_its_metrics_port() -> None:
+    [worker] = pod(render(PRO), names.QUEUE_WORKER)["containers"]
+    assert worker["ports"] == [
+        {"name": names.METRICS_PORT_NAME, "containerPort": names.QUEUE_WORKER_METRICS_PORT, "protocol": "TCP"}
+    ]
 
 
 @pytest.mark.parametrize("variant", ["dev", "prod"])
