@@ -12,6 +12,7 @@ from faasplane.components.platform.cluster_target import describe_target
 from faasplane.components.platform.gateway import Gateway
 from faasplane.components.platform.namespaces import Namespaces
 from faasplane.components.platform.network import NetworkPolicies
+from faasplane.components.platform.profiles import ProfileDefinition
 from faasplane.components.platform.prometheus import Prometheus
 from faasplane.components.platform.queue import Queue
 from faasplane.components.platform.scaler import ScalerService
@@ -27,6 +28,7 @@ class Platform(pulumi.ComponentResource):
     alertmanager: Alertmanager
     scaler: ScalerService
     network_policies: NetworkPolicies
+    profile_definition: ProfileDefinition | None
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{names.TYPE_PREFIX}:Platform", name, None, opts)
@@ -40,7 +42,13 @@ class Platform(pulumi.ComponentResource):
 
         self.namespaces = Namespaces(f"{name}-namespaces", config, opts=child)
         after_namespaces = pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces])
-        self.gateway = Gateway(f"{name}-gateway", config, self.images, opts=after_namespaces)
+        self.profile_definition = None
+        gateway_opts = after_namespaces
+        if config.edition == names.EDITION_PRO and config.profiles.create_crd:
+            # The Pro provider watches Profiles from its start: their API first.
+            self.profile_definition = ProfileDefinition(f"{name}-profiles", opts=child)
+            gateway_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.namespaces, self.profile_definition])
+        self.gateway = Gateway(f"{name}-gateway", config, self.images, opts=gateway_opts)
         self.queue = Queue(
             f"{name}-queue", config, self.images, license_secret_name=self.gateway.license_secret_name,
             opts=after_namespaces,

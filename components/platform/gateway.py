@@ -47,6 +47,17 @@ PRO_PROVIDER_RULES: list[dict[str, Any]] = [
     # The Pro provider looks functions up through EndpointSlices.
     {"api_groups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
 ]
+PROFILE_READER_RULES: list[dict[str, Any]] = [
+    # The Pro provider watches the Profiles of the control-plane namespace (`profiles_namespace`) to apply them
+    # to the functions that name them. Read-only, namespaced, and nothing else of openfaas.com.
+    {"api_groups": [names.PROFILE_API_GROUP], "resources": [names.PROFILE_PLURAL], "verbs": ["get", "list", "watch"]},
+]
+PROFILES_ROLE = f"{names.PROVIDER}-profiles"
+PROFILE_CRD_MISSING = (
+    f"edition pro: the provider reads OpenFaaS Profiles, which need the Profile CRD ({names.PROFILE_CRD}) on the "
+    "cluster; this stack does not install it. Install it with the OpenFaaS chart (createCRDs), or set "
+    f"{names.PROJECT}:profiles.createCrd true in one stack per cluster"
+)
 
 
 def load_balancer_url(status: Any, port: int = names.GATEWAY_PORT) -> str:
@@ -78,6 +89,8 @@ class Gateway(pulumi.ComponentResource):
     service_account: kubernetes.core.v1.ServiceAccount
     provider_role: kubernetes.rbac.v1.Role
     provider_role_binding: kubernetes.rbac.v1.RoleBinding
+    profiles_role: kubernetes.rbac.v1.Role | None
+    profiles_role_binding: kubernetes.rbac.v1.RoleBinding | None
     auth_secret: kubernetes.core.v1.Secret
     license_secret: kubernetes.core.v1.Secret | None
     deployment: kubernetes.apps.v1.Deployment
@@ -132,6 +145,32 @@ class Gateway(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": self.service_account.metadata.name, "namespace": namespace}],
             opts=child,
         )
+
+        self.profiles_role = None
+        self.profiles_role_binding = None
+        if pro:
+            # Profiles live in the control-plane namespace: a Role there, not a ClusterRole.
+            self.profiles_role = kubernetes.rbac.v1.Role(
+                f"{name}-profiles-role",
+                metadata=k8s.metadata(PROFILES_ROLE, namespace, labels),
+                rules=PROFILE_READER_RULES,
+                opts=child,
+            )
+            self.profiles_role_binding = kubernetes.rbac.v1.RoleBinding(
+                f"{name}-profiles-role-binding",
+                metadata=k8s.metadata(PROFILES_ROLE, namespace, labels),
+                role_ref={
+                    "api_group": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": self.profiles_role.metadata.name,
+                },
+                subjects=[
+                    {"kind": "ServiceAccount", "name": self.service_account.metadata.name, "namespace": namespace}
+                ],
+                opts=child,
+            )
+            if not config.profiles.create_crd:
+                pulumi.log.warn(PROFILE_CRD_MISSING, resource=self)
 
         # --- basic auth: the stack's secret admin password, in the Secret the chart and connectors name ---
         if not config.admin_password:

@@ -41,8 +41,16 @@ def preview_fails_with(engine: EngineStack, *messages: str) -> str:
             ["--path", "faasplane:queue.maxInflight", "4"],
             ["queue.maxInflight 4 is not supported by the OpenFaaS CE queue-worker", "use edition 'pro'"],
         ),
+        (
+            ["--path", "faasplane:queue.streamReplicas", "3"],
+            ["faasplane:queue.streamReplicas: 3 is not valid", "faasplane runs one NATS server"],
+        ),
+        (
+            ["--path", "faasplane:profiles.createCrd", "true"],
+            ["profiles.createCrd true: Profiles are an OpenFaaS Pro feature", "use edition 'pro'"],
+        ),
     ],
-    ids=["misspelt-key", "plain-text-secret", "ce-limit"],
+    ids=["misspelt-key", "plain-text-secret", "ce-limit", "stream-replicas", "ce-profile-crd"],
 )
 def test_bad_config_stops_preview_with_the_projects_message(
     engine: EngineStack, args: list[str], messages: list[str]
@@ -63,3 +71,17 @@ def test_a_missing_admin_password_names_the_command_that_sets_it(engine: EngineS
                            'pulumi config set --secret faasplane:adminPassword "$(openssl rand -base64 30)"')
     finally:
         engine.set_secret("faasplane:adminPassword", "a-new-admin-password-of-the-test")
+
+
+def test_pro_without_the_profile_crd_learns_it_at_preview(engine: EngineStack) -> None:
+    """The Pro provider reads Profiles; a stack that does not install their CRD says so before anything runs."""
+    engine.pulumi("config", "set", "faasplane:edition", "pro")
+    engine.set_secret("faasplane:licenseKey", "test-licence")
+    try:
+        result = engine.pulumi("preview")
+        output = result.stdout + result.stderr
+        assert "the Profile CRD (profiles.openfaas.com)" in output, output
+        assert "faasplane:profiles.createCrd true" in output, output
+    finally:
+        engine.pulumi("config", "rm", "faasplane:edition")
+        engine.pulumi("config", "rm", "faasplane:licenseKey")

@@ -11,7 +11,7 @@ import pytest
 from faasplane.components import k8s, names
 from faasplane.components.config import ConfigError, parse_config
 from faasplane.components.images import resolve_images
-from faasplane.components.platform.gateway import Gateway, load_balancer_url
+from faasplane.components.platform.gateway import PROFILE_CRD_MISSING, Gateway, load_balancer_url
 from faasplane.components.render.mock_engine import REDACTED, Rendered, run_program
 from tests.objects import env, matches, objects, one
 from tests.validation import schema_errors
@@ -433,7 +433,54 @@ def test_pro_mounts_the_licence_from_a_secret() -> None:
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert mounts[volume["name"]] == f"{names.SECRET_MOUNT_PATH}/license"
         assert f"-license-file={names.SECRET_MOUNT_PATH}/license/license" in container["command"]
-    role = one(rendered, "Role")
+    [role] = [r for r in objects(rendered, "Role") if r["metadata"]["namespace"] == names.FUNCTIONS_NAMESPACE]
     assert any("endpointslices" in rule["resources"] for rule in role["rules"])
     for obj in rendered.kubernetes_objects():
         assert schema_errors(obj) == []
+
+
+# --- Pro: Profiles ---------------------------------------------------------------------------------
+
+
+def test_pro_provider_may_read_profiles_in_the_control_plane_namespace_only() -> None:
+    rendered = render({"edition": "pro", "licenseKey": LICENSE, "namespaces": {"controlPlane": "faas",
+                                                                               "functions": "fns"}})
+    assert objects(rendered, "ClusterRole") == [] and objects(rendered, "ClusterRoleBinding") == []
+    role = one(rendered, "Role", "faas-netes-profiles")
+    assert role["metadata"]["namespace"] == "faas"
+    assert role["rules"] == [{"apiGroups": ["openfaas.com"], "resources": ["profiles"], "verbs": ["get", "list", "watch"]}]
+    binding = one(rendered, "RoleBinding", "faas-netes-profiles")
+    assert binding["metadata"]["namespace"] == "faas"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "faas-netes-profiles"}
+    account = one(rendered, "ServiceAccount")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "faas"}]
+    assert env(containers(rendered)[names.PROVIDER])["profiles_namespace"] == "faas"
+    # Nothing else of openfaas.com (the chart's controller Role adds `policies`), nowhere else.
+    granted = [(g, r) for obj in objects(rendered, "Role") for rule in obj["rules"]
+               for g in rule["apiGroups"] for r in rule["resources"]]
+    assert [item for item in granted if item[0] == "openfaas.com"] == [("openfaas.com", "profiles")]
+    assert objects(rendered, "CustomResourceDefinition") == [], "the Gateway never creates the cluster-wide CRD"
+
+
+def test_ce_has_no_profiles_rbac(dev: Rendered) -> None:
+    assert [r["metadata"]["name"] for r in objects(dev, "Role")] == [names.PROVIDER]
+    assert [b["metadata"]["name"] for b in objects(dev, "RoleBinding")] == [names.PROVIDER]
+
+
+def warnings_of(settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
+    render(settings)
+    return said
+
+
+def test_pro_without_the_crd_setting_warns_at_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    said = warnings_of({"edition": "pro", "licenseKey": LICENSE}, monkeypatch)
+    assert said == [PROFILE_CRD_MISSING]
+    assert "profiles.openfaas.com" in said[0] and "faasplane:profiles.createCrd" in said[0]
+    assert "OpenFaaS chart" in said[0]
+
+
+def test_no_warning_when_the_stack_installs_the_crd_or_with_ce(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert warnings_of({"edition": "pro", "licenseKey": LICENSE, "profiles": {"createCrd": True}}, monkeypatch) == []
+    assert warnings_of({}, monkeypatch) == []
