@@ -9,6 +9,7 @@ the in-cluster addresses from a `PlatformConfig` (`*_config`). `dump()` turns an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,8 @@ ALERTMANAGER_FILE = "alertmanager.yml"
 
 SCRAPE_JOB = "openfaas-pods"
 """The pod-discovery job: pods annotated `prometheus.io/scrape: "true"` (the gateway, the scaler)."""
+QUEUE_WORKER_JOB = names.QUEUE_WORKER
+"""The Pro queue-worker's metrics (queue depth, retries): its pods, by label and by the named metrics port."""
 STATIC_JOB = "static-targets"
 """The job scraping explicitly given addresses (a loopback test without a Kubernetes API)."""
 RULE_GROUP = "faasplane-scaling"
@@ -125,6 +128,35 @@ def pod_scrape_job(namespaces: Sequence[str], scrape_interval: str) -> dict[str,
     }
 
 
+def _pod_label_meta(label: str) -> str:
+    """The discovery label of a pod label: every character outside [a-zA-Z0-9_] becomes `_`."""
+    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
+
+
+def port_scrape_job(job_name: str, namespaces: Sequence[str], app: str, port_name: str) -> dict[str, Any]:
+    """Discover the pods of one workload (`app`) in `namespaces` and scrape their container port `port_name`.
+
+    Pod discovery yields one target per declared container port at `pod IP:port`, so keeping the named port
+    is enough: no annotations are needed (and the annotation-driven pod job does not scrape it twice).
+    """
+    return {
+        "job_name": job_name,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
+        "relabel_configs": [
+            {"source_labels": [_pod_label_meta(names.APP_LABEL)], "action": "keep", "regex": app},
+            {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "action": "keep", "regex": port_name},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "kubernetes_namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "kubernetes_pod_name"},
+            {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
+        ],
+    }
+
+
+def queue_worker_scrape_job(namespaces: Sequence[str]) -> dict[str, Any]:
+    """The Pro queue-worker's metrics port (the CE queue-worker serves no metrics)."""
+    return port_scrape_job(QUEUE_WORKER_JOB, namespaces, names.QUEUE_WORKER, names.METRICS_PORT_NAME)
+
+
 def static_scrape_job(targets: Sequence[str], scrape_interval: str) -> dict[str, Any]:
     """Scrape fixed `host:port` addresses (e.g. a gateway stand-in on loopback)."""
     return {
@@ -141,12 +173,13 @@ def prometheus_data(
     scrape_namespaces: Sequence[str] = (),
     static_targets: Sequence[str] = (),
     rule_files: Sequence[str] = (RULES_FILE,),
+    extra_jobs: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """`prometheus.yml` from explicit addresses.
 
     `alertmanager_targets` and `static_targets` are `host:port`; `scrape_namespaces` enables pod
     discovery limited to those namespaces. At least one scrape source is required. Rule files are
-    relative to the directory of `prometheus.yml`.
+    relative to the directory of `prometheus.yml`. `extra_jobs` are appended as they are.
     """
     if not scrape_namespaces and not static_targets:
         raise ValueError("prometheus_data needs scrape_namespaces or static_targets: nothing to scrape")
@@ -157,6 +190,7 @@ def prometheus_data(
         jobs.append(pod_scrape_job(scrape_namespaces, settings.gateway_scrape_interval))
     if static_targets:
         jobs.append(static_scrape_job(static_targets, settings.gateway_scrape_interval))
+    jobs.extend(extra_jobs)
     return {
         "global": {
             "scrape_interval": settings.scrape_interval,
@@ -179,11 +213,15 @@ def alertmanager_url(config: PlatformConfig) -> str:
 
 
 def prometheus_config(config: PlatformConfig) -> dict[str, Any]:
-    """`prometheus.yml` for the cluster: pods of the control-plane namespace, the in-cluster Alertmanager."""
+    """`prometheus.yml` for the cluster: pods of the control-plane namespace (with Pro, the queue-worker's
+    metrics too), the in-cluster Alertmanager."""
+    control_plane = config.namespaces.control_plane
+    pro = config.edition == names.EDITION_PRO
     return prometheus_data(
         config.prometheus,
         alertmanager_targets=[host_port(alertmanager_url(config))],
-        scrape_namespaces=[config.namespaces.control_plane],
+        scrape_namespaces=[control_plane],
+        extra_jobs=[queue_worker_scrape_job([control_plane])] if pro else (),
     )
 
 

@@ -101,6 +101,16 @@ class NetworkPolicies(pulumi.ComponentResource):
             names.app_labels(names.ALERTMANAGER),
             [{"from": [pods(names.PROMETHEUS)], "ports": tcp(names.ALERTMANAGER_PORT)}],
         )
+        if config.edition == names.EDITION_PRO:
+            # The Pro queue-worker serves metrics (queue depth, retries) that Prometheus scrapes; nothing else
+            # calls it. The CE queue-worker serves nothing, so CE keeps it closed.
+            self._policy(
+                "queue-worker-metrics",
+                f"{names.QUEUE_WORKER}-metrics",
+                control_plane,
+                names.app_labels(names.QUEUE_WORKER),
+                [{"from": [pods(names.PROMETHEUS)], "ports": tcp(names.QUEUE_WORKER_METRICS_PORT)}],
+            )
         # Alertmanager delivers the scaling alerts to the scaler's webhook; Prometheus is admitted too,
         # to scrape the scaler's own /metrics on the same port.
         self._policy(

@@ -19,12 +19,21 @@ def promtool() -> str:
     return tools.require("promtool")
 
 
+PRO = "pro"
+"""Not a stack file: the Pro configuration of tests.monitoring.stacks (its prometheus.yml adds the queue-worker job)."""
+
+
 def rendered_files(stack: str) -> dict[str, object]:
-    config = stack_config(stack)
+    config = pro_config() if stack == PRO else stack_config(stack)
     return {mc.PROMETHEUS_FILE: mc.prometheus_config(config), mc.RULES_FILE: mc.rules_data(config.alert_rule)}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+def test_the_pro_case_has_the_queue_worker_job() -> None:
+    jobs = rendered_files(PRO)[mc.PROMETHEUS_FILE]["scrape_configs"]  # type: ignore[index]
+    assert [job["job_name"] for job in jobs] == [mc.SCRAPE_JOB, mc.QUEUE_WORKER_JOB]
+
+
+@pytest.mark.parametrize("stack", [*STACKS, PRO])
 def test_check_config_as_rendered(promtool: str, tmp_path: Path, stack: str) -> None:
     if not tools.knows_kubernetes_sd(promtool):
         pytest.skip(
@@ -36,7 +45,7 @@ def test_check_config_as_rendered(promtool: str, tmp_path: Path, stack: str) -> 
     assert result.returncode == 0, tools.explain(result)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, PRO])
 def test_check_config_with_file_sd(promtool: str, tmp_path: Path, stack: str) -> None:
     files = rendered_files(stack)
     files[mc.PROMETHEUS_FILE] = tools.with_file_sd(files[mc.PROMETHEUS_FILE])  # type: ignore[arg-type]

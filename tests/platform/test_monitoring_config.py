@@ -110,6 +110,45 @@ def test_pod_address_relabelling_regexes() -> None:
     assert apply(ipv4, ";10.244.0.7") is None and apply(ipv6, ";fd00::7") is None
 
 
+PRO = {"edition": "pro", "licenseKey": "test-licence"}
+
+
+def _kept(job: dict, meta: dict[str, str]) -> bool:
+    """Whether a discovered target with these meta labels survives the job's `keep` rules (anchored regexes)."""
+    for rule in job["relabel_configs"]:
+        if rule.get("action") == "keep":
+            value = ";".join(meta.get(label, "") for label in rule["source_labels"])
+            if not re.fullmatch(rule["regex"], value):
+                return False
+    return True
+
+
+def test_pro_scrapes_the_queue_workers_metrics_port_with_a_job_of_its_own() -> None:
+    config = parse_config({**PRO, "namespaces": {"controlPlane": "faas-system", "functions": "faas-fns"}})
+    pods_job, job = mc.prometheus_config(config)["scrape_configs"]
+    assert pods_job["job_name"] == mc.SCRAPE_JOB
+    assert job["job_name"] == mc.QUEUE_WORKER_JOB == "queue-worker"
+    assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["faas-system"]}}]
+    assert "scrape_interval" not in job, "the global interval"
+    worker = {
+        "__meta_kubernetes_pod_label_app_kubernetes_io_name": names.QUEUE_WORKER,
+        "__meta_kubernetes_pod_container_port_name": names.METRICS_PORT_NAME,
+    }
+    assert _kept(job, worker)
+    # The gateway also names a port `metrics` (scraped by the pod job): this job keeps the queue-worker's only.
+    assert not _kept(job, {**worker, "__meta_kubernetes_pod_label_app_kubernetes_io_name": names.GATEWAY})
+    assert not _kept(job, {**worker, "__meta_kubernetes_pod_container_port_name": "pprof"})
+    assert {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "kubernetes_pod_name"} in job[
+        "relabel_configs"
+    ]
+
+
+def test_ce_has_no_queue_worker_job() -> None:
+    """The CE queue-worker serves no metrics: CE's prometheus.yml is the pod job alone."""
+    jobs = mc.prometheus_config(parse_config({}))["scrape_configs"]
+    assert [job["job_name"] for job in jobs] == [mc.SCRAPE_JOB]
+
+
 def test_loopback_prometheus_from_explicit_addresses() -> None:
     settings = Prometheus(scrape_interval="1s", evaluation_interval="1s", gateway_scrape_interval="1s")
     data = mc.prometheus_data(settings, alertmanager_targets=["127.0.0.1:9093"], static_targets=["127.0.0.1:8082"])

@@ -403,3 +403,32 @@ def test_a_connector_named_by_its_labels_reaches_the_gateway_api_and_nothing_els
     assert not may_reach(platform.policies, Pod(platform.control_plane, {"app": "other"}), gateway, names.GATEWAY_PORT)
     default = render("dev")
     assert not may_reach(default.policies, connector, default.pod(names.GATEWAY), names.GATEWAY_PORT)
+
+
+# --- Pro: the queue-worker's metrics -----------------------------------------------------------------
+
+
+@functools.cache
+def render_pro(stack: str) -> Platform:
+    overrides = {"faasplane:edition": "pro", "faasplane:licenseKey": "test-licence",
+                 "faasplane:images": {"nats": "nats:2.10.22"}}
+    return platform_from(render_stack(stack, overrides, extra_secret_keys=["faasplane:licenseKey"]).kubernetes_objects())
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_pro_admits_prometheus_to_the_queue_workers_metrics_only(stack_name: str) -> None:
+    platform = render_pro(stack_name)
+    assert admitted(platform, "queue-worker", names.QUEUE_WORKER_METRICS_PORT) == {"prometheus"}
+    for port in (names.GATEWAY_PORT, names.NATS_PORT, 9000):
+        assert admitted(platform, "queue-worker", port) == set(), port
+    [policy] = [p for p in platform.policies if p["metadata"]["name"] == "queue-worker-metrics"]
+    assert schema_errors(policy) == []
+    # Every other flow is the same as with CE.
+    for (target, port), expected in INTENDED.items():
+        if (target, port) != ("gateway", names.GATEWAY_PORT):
+            assert admitted(platform, target, port) == expected, (target, port)
+
+
+def test_ce_keeps_the_queue_worker_closed(stack: Platform) -> None:
+    assert admitted(stack, "queue-worker", names.QUEUE_WORKER_METRICS_PORT) == set()
+    assert not [p for p in stack.policies if p["metadata"]["name"] == "queue-worker-metrics"]

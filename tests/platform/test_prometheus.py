@@ -95,9 +95,9 @@ def test_discovery_rights_are_a_namespaced_role(name: str) -> None:
     pod = only(found, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == account["metadata"]["name"]
     assert pod["automountServiceAccountToken"] is True
-    # Discovery is limited to the same namespace the Role grants.
-    [job] = mc.prometheus_config(config)["scrape_configs"]
-    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [config.namespaces.control_plane]
+    # Discovery (every job: with Pro, the queue-worker's too) is limited to the same namespace the Role grants.
+    for job in mc.prometheus_config(config)["scrape_configs"]:
+        assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [config.namespaces.control_plane]
 
 
 def test_dev_keeps_data_in_an_empty_dir() -> None:

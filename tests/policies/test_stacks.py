@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 
 from faasplane.components import names
-from faasplane.components.render import ROOT
+from faasplane.components.render import ROOT, render_stack
 from faasplane.components.render.mock_engine import Rendered
 from faasplane.policies import check
+from tests.policies.conftest import PRO_OVERRIDES
 
 CONFIG_DIR = ROOT / "policies" / "config"
 
@@ -53,3 +54,21 @@ def test_prod_fails_only_for_the_tag_pinned_platform_images(rendered_stacks: dic
     assert f"Deployment openfaas/{names.SCALER}" not in tag_pinned  # built by the stack, referenced by digest
     assert f"Deployment openfaas/{names.PROMETHEUS}" not in tag_pinned  # images.py pins it by digest
     assert f"Deployment openfaas/{names.ALERTMANAGER}" not in tag_pinned
+
+
+PRO_WITH_SETTINGS = {
+    **PRO_OVERRIDES,
+    "faasplane:profiles": {"createCrd": True},
+    "faasplane:queue": {"maxInflight": 20, "durableName": "jobs", "maxRetryAttempts": 5, "retryHttpCodes": [429, 503]},
+}
+
+
+def test_pro_passes_every_mandatory_policy(rendered_pro: Rendered) -> None:
+    """Pro adds the profiles Role, the queue-worker's metrics port, its scrape job and NetworkPolicy."""
+    assert mandatory("dev", rendered_pro) == []
+
+
+def test_pro_with_the_profile_crd_and_worker_settings_passes_every_mandatory_policy() -> None:
+    rendered = render_stack("dev", PRO_WITH_SETTINGS, extra_secret_keys=["faasplane:licenseKey"])
+    assert any(obj["kind"] == "CustomResourceDefinition" for obj in rendered.kubernetes_objects())
+    assert mandatory("dev", rendered) == []
