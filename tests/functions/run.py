@@ -1,6 +1,10 @@
-"""Build a function's rendered build context as its Dockerfile does and serve it, as a non-root user where the
-machine allows: the template's upstream server, on the address the watchdog would proxy to. Used by the
-functions tier and benchmarks/functions.py."""
+"""Build a function's rendered build context with the Dockerfile's steps and serve it, as the image's non-root
+user where the machine allows: the template's upstream server, on the address the watchdog would proxy to.
+Used by the functions tier and benchmarks/functions.py.
+
+What differs from the image: the machine's Go and Python run the steps (not the base images' versions), the
+handler's tests run as the user running pytest, and a python3-http handler's requirements.txt is not
+installed (the example handlers have none beyond the standard library)."""
 
 from __future__ import annotations
 

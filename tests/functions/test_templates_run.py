@@ -61,6 +61,11 @@ def test_a_scaffolded_function_passes_its_own_test_and_serves(lang: str, workdir
     with serving("scaffolded", lang, workdir / "functions" / "scaffolded", workdir / "run", {}) as url:
         reply = httpx.post(url, content="ping")
         assert reply.status_code == 200, reply.text
+        # What the skeleton's handler documents: its name and the size of the body it got.
+        if lang == "python3-http":
+            assert reply.json() == {"function": "scaffolded", "received": 4}
+        else:
+            assert reply.text == "scaffolded received 4 bytes\n"
 
 
 @pytest.mark.parametrize(
