@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,20 +21,30 @@ import pytest
 from faasplane.components import names
 from faasplane.components.platform.queue import NATS_STORE_DIR
 from faasplane.components.render import render_stack
-from scripts.tools import locate, missing_message
+from scripts.tools import home, locate
 from tests import tiers
 from tests.doubles.processes import ManagedProcess, free_port, managed, wait_http
+from tests.objects import pod
 
 CLIENT_SOURCE = Path(__file__).resolve().parent / "natsclient"
+SERVERS = tiers.TOOLS["queue"]
+"""The servers the tier runs (nats-streaming-server, nats-server), built by `make tools TIERS=queue`."""
 
 
 def rendered_nats(stack: str, overrides: dict[str, Any] | None = None, secret_keys: list[str] | None = None,
                   ) -> dict[str, Any]:
     """The NATS container of the stack's render: its command, args and memory limit."""
-    for obj in render_stack(stack, overrides, extra_secret_keys=secret_keys).kubernetes_objects():
-        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == names.NATS:
-            return obj["spec"]["template"]["spec"]["containers"][0]
-    raise AssertionError(f"the {stack} render has no {names.NATS} Deployment")
+    return pod(render_stack(stack, overrides, extra_secret_keys=secret_keys), names.NATS)["containers"][0]
+
+
+def missing_servers(wanted: tuple[str, ...] = SERVERS) -> list[str]:
+    return [name for name in wanted if locate(name, allow_system=False) is None]
+
+
+def missing_message(absent: list[str]) -> str:
+    """The queue tier runs only the tools-built servers (never a system package's)."""
+    return (f"{', '.join(absent)} not built here: run `make tools TIERS=queue` (builds the deployed versions "
+            f"into {home()})")
 
 
 def tool(name: str) -> str:
@@ -42,15 +54,33 @@ def tool(name: str) -> str:
     return str(located.path)
 
 
+def go_version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
 @pytest.fixture(scope="session")
-def natsclient(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """tests/queue/natsclient, built with the machine's Go from the module proxy (cached after the first)."""
+def queue_servers() -> None:
+    """The tier's servers: checked before the client is built, so a machine without them skips at once."""
+    absent = missing_servers()
+    tiers.require(not absent, "queue", missing_message(absent))
+
+
+@pytest.fixture(scope="session")
+def natsclient(queue_servers: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/queue/natsclient, built with the machine's Go (the module cache or proxy supplies the modules
+    go.sum pins; -mod=readonly: the build never rewrites go.mod or go.sum)."""
     go = shutil.which("go")
     tiers.require(go is not None, "queue", "go is not on PATH (the queue tier's client is a Go program)")
+    assert go is not None
+    [required] = re.findall(r"^go (\S+)$", (CLIENT_SOURCE / "go.mod").read_text(), re.MULTILINE)
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly"}
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=True,
+                             env=env).stdout.strip()
+    tiers.require(go_version_tuple(version) >= go_version_tuple(required), "queue",
+                  f"tests/queue/natsclient needs Go {required} (its go.mod), this machine has {version}")
     binary = tmp_path_factory.mktemp("natsclient") / "natsclient"
     result = subprocess.run([go, "build", "-o", str(binary), "."], cwd=CLIENT_SOURCE, capture_output=True,
-                            text=True, timeout=600, check=False, env={**__import__("os").environ,
-                                                                       "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"})
+                            text=True, timeout=240, check=False, env=env)
     assert result.returncode == 0, result.stderr
     return str(binary)
 
