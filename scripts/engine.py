@@ -2,7 +2,10 @@
 
 Runs the program with the Pulumi CLI, language host and providers that `make tools` built, a file backend
 and the passphrase secrets provider, against no cluster: the kubernetes provider writes the manifests it
-would apply (`renderYamlToDirectory`). With `--cluster` it deploys to the API server of `make cluster-up`.
+would apply (`renderYamlToDirectory`). With `--cluster` it deploys to the API server of `make cluster-up`,
+refreshing the state from the cluster first (a cluster made anew holds none of the stack's objects); that
+stack lives in `build/engine/<stack>-cluster/`, apart from the offline one (the provider's target is part
+of every resource, so one state switched between the two would replace, and so delete, everything).
 
     build/engine/pulumi-home/           PULUMI_HOME, with the provider plugins installed from the tools cache
     build/engine/<stack>/project/       the stack's working directory: Pulumi.yaml (`main:` is this repository)
@@ -26,6 +29,7 @@ import json
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -52,7 +56,25 @@ REQUIRED_TOOLS = ("pulumi",)
 
 
 class EngineError(Exception):
-    """The engine cannot run here or a pulumi command failed; the message says which and why."""
+    """The engine cannot run here or a pulumi command failed; the message says which and why.
+
+    `code` is the exit status of `python -m scripts.engine`: 1 for a failed command, 2 for what the user has
+    to set up first (the subclasses)."""
+
+    code = 1
+
+
+class NotSetUp(EngineError):
+    """Something to do before the engine can run: `make tools`, `make cluster-up`, a stack file."""
+
+    code = 2
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise EngineError(f"{what} printed no valid JSON ({error}): {text[:500]!r}") from None
 
 
 def prebuilt_reference(registry: str, repository: str) -> str:
@@ -140,18 +162,41 @@ class Workspace:
         env.update(self.environment())
         env.update(extra_env or {})
         self.home.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(command, cwd=self.project_dir, env=env, input=stdin, capture_output=True, text=True,
-                                timeout=timeout, check=False)
+        try:
+            # A session of its own: on a timeout the language host and the providers go with pulumi.
+            process = subprocess.Popen(command, cwd=self.project_dir, env=env, text=True, start_new_session=True,
+                                       stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as error:
+            raise EngineError(f"`{shlex.join(command)}` could not start: {error}") from None
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stdout, stderr = _kill_group(process)
+            raise EngineError(f"`{shlex.join(command)}` timed out after {timeout:.0f} s in {self.project_dir}; "
+                              f"it was stopped with its plugins. Its last output:\n{stdout[-2000:]}{stderr[-2000:]}",
+                              ) from None
+        except BaseException:
+            _kill_group(process)
+            raise
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if check and result.returncode != 0:
             raise EngineError(f"`{shlex.join(command)}` failed (exit {result.returncode}) in {self.project_dir}:\n"
                               f"{result.stdout[-4000:]}{result.stderr[-4000:]}")
         return result
 
+    @staticmethod
+    def check_tools() -> None:
+        """The CLI and every pinned provider plugin are built (`make tools`)."""
+        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
+        missing += [f"the {tool.plugin} provider {tool.release}" for tool in load_pins()
+                    if tool.plugin and built_binary(tool, f"pulumi-resource-{tool.plugin}") is None]
+        if missing:
+            raise NotSetUp(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
+
     def prepare(self) -> None:
         """Backend, passphrase, plugins, the stack selected, the env file; safe to repeat."""
-        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
-        if missing:
-            raise EngineError(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
+        self.check_tools()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.project_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -160,26 +205,38 @@ class Workspace:
             self.passphrase_file.write_text(secrets.token_urlsafe(32))
         self.install_plugins()
         listed = self.pulumi("stack", "ls", "--json", check=False)
-        names_listed = {entry.get("name") for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 \
-            else set()
+        names_listed = {entry.get("name") for entry in _json(listed.stdout or "[]", "pulumi stack ls")} \
+            if listed.returncode == 0 else set()
         if self.stack not in names_listed:
-            self.pulumi("stack", "init")
-        self.pulumi("stack", "select")
+            self.pulumi("stack", "init")  # which also selects it
+        else:
+            self.pulumi("stack", "select")
         self.write_env_file()
 
     def install_plugins(self) -> None:
-        """Install every pinned provider plugin into PULUMI_HOME (offline, from the tools cache)."""
+        """Install every pinned provider plugin into PULUMI_HOME (offline, from the tools cache).
+
+        PULUMI_HOME outlives a rebuild, and a provider can be rebuilt at the same release (another recipe or
+        stand-in: another fingerprint, so another path): a marker beside the plugins names the build each came
+        from, and a plugin from another build is installed again."""
         installed = set()
         listing = self._run(["pulumi", "plugin", "ls", "--json"], check=False)
         if listing.returncode == 0 and listing.stdout.strip():
-            installed = {(p["kind"], p["name"], p["version"]) for p in json.loads(listing.stdout)}
+            installed = {(p.get("kind"), p.get("name"), p.get("version"))
+                         for p in _json(listing.stdout, "pulumi plugin ls")}
         for tool in load_pins():
-            if tool.plugin is None or ("resource", tool.plugin, tool.release) in installed:
+            if tool.plugin is None:
                 continue
             built = built_binary(tool, f"pulumi-resource-{tool.plugin}")
             if built is None:
-                raise EngineError(f"the {tool.plugin} provider {tool.release} is not built: run `make tools`")
-            self._run(["pulumi", "plugin", "install", "resource", tool.plugin, tool.release, "--file", str(built)])
+                raise NotSetUp(f"the {tool.plugin} provider {tool.release} is not built: run `make tools`")
+            marker = self.home / "plugins" / f".faasplane-resource-{tool.plugin}-{tool.release}"
+            current = marker.read_text() if marker.is_file() else None
+            if ("resource", tool.plugin, tool.release) in installed and current == str(built):
+                continue
+            self._run(["pulumi", "plugin", "install", "resource", tool.plugin, tool.release, "--file", str(built),
+                       "--reinstall"])
+            marker.write_text(str(built))
 
     def write_env_file(self) -> None:
         lines = [f"# Source this file to run pulumi on the stack {self.stack!r}:",
@@ -193,7 +250,7 @@ class Workspace:
 
     def export(self, show_secrets: bool = False) -> dict[str, Any]:
         args = ["stack", "export"] + (["--show-secrets"] if show_secrets else [])
-        return json.loads(self.pulumi(*args).stdout)
+        return _json(self.pulumi(*args).stdout, "pulumi stack export")
 
     def set_secret(self, key: str, value: str) -> None:
         """`pulumi config set --secret KEY` with the value on stdin (never on a command line)."""
@@ -202,6 +259,11 @@ class Workspace:
     def secret(self, key: str) -> str:
         """The decrypted value of the secret setting KEY (`pulumi config get`)."""
         return self.pulumi("config", "get", key).stdout.rstrip("\n")
+
+
+def default_directory(stack: str, cluster: bool = False) -> Path:
+    """build/engine/<stack>, or build/engine/<stack>-cluster for the stack deployed to `make cluster-up`."""
+    return ENGINE_DIR / (f"{stack}-cluster" if cluster else stack)
 
 
 @dataclass
@@ -216,8 +278,12 @@ class EngineStack(Workspace):
 
     def __post_init__(self) -> None:
         if self.directory == Path():
-            self.directory = ENGINE_DIR / self.stack
+            self.directory = default_directory(self.stack, cluster=self.kubeconfig is not None)
         super().__post_init__()
+
+    @property
+    def on_cluster(self) -> bool:
+        return self.kubeconfig is not None
 
     @property
     def manifests_dir(self) -> Path:
@@ -225,12 +291,13 @@ class EngineStack(Workspace):
 
     def stack_config(self) -> tuple[dict[str, Any], list[str]]:
         """The generated stack file's `config:` and the keys of the repository file's encrypted values."""
-        from faasplane.components.render import StackFileError, read_stack_config
+        from faasplane.components.render import STACKS_DIR, StackFileError, read_stack_config
 
         try:
             config, encrypted = read_stack_config(self.stack)
         except StackFileError as error:
-            raise EngineError(str(error)) from None
+            missing = not (STACKS_DIR / f"Pulumi.{self.stack}.yaml").is_file()
+            raise (NotSetUp if missing else EngineError)(str(error)) from None
         for key in [*encrypted, *PROVIDER_TARGET_KEYS]:
             config.pop(key, None)
         if self.kubeconfig is not None:
@@ -250,6 +317,7 @@ class EngineStack(Workspace):
 
     def prepare(self) -> None:
         """Project, stack file, passphrase, backend, plugins and secrets; safe to repeat."""
+        self.check_tools()  # before anything is written or rendered
         self.project_dir.mkdir(parents=True, exist_ok=True)
         project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
         project.pop("stackConfigDir", None)
@@ -290,12 +358,21 @@ def _timed(label: str, action: Any, timings: list[tuple[str, float]]) -> Any:
     return result
 
 
+def _refresh(engine: EngineStack) -> list[str]:
+    """On a cluster, the state is refreshed first: the cluster may have been made anew since the last run."""
+    return ["--refresh"] if engine.on_cluster else []
+
+
 def up(engine: EngineStack) -> int:
     timings: list[tuple[str, float]] = []
+    print(f"stack {engine.stack} in {engine.directory}", flush=True)
+    refresh = _refresh(engine)
     _timed("prepare (project, stack, plugins, secrets)", engine.prepare, timings)
-    preview = _timed("pulumi preview", lambda: engine.pulumi("preview", "--diff"), timings)
+    preview = _timed(shlex.join(["pulumi", "preview", *refresh]),
+                     lambda: engine.pulumi("preview", "--diff", *refresh), timings)
     print(preview.stdout[-3000:])
-    updated = _timed("pulumi up --yes", lambda: engine.pulumi("up", "--yes", "--skip-preview"), timings)
+    updated = _timed(shlex.join(["pulumi", "up", "--yes", *refresh]),
+                     lambda: engine.pulumi("up", "--yes", "--skip-preview", *refresh), timings)
     print(updated.stdout[-3000:])
     _timed("pulumi preview --expect-no-changes",
            lambda: engine.pulumi("preview", "--expect-no-changes"), timings)
@@ -316,8 +393,9 @@ def down(engine: EngineStack) -> int:
     if not engine.stack_file.exists():
         print(f"no engine stack {engine.stack!r} in {engine.directory}: nothing to destroy")
         return 0
+    print(f"stack {engine.stack} in {engine.directory}", flush=True)
     engine.prepare()
-    result = engine.pulumi("destroy", "--yes", "--skip-preview")
+    result = engine.pulumi("destroy", "--yes", "--skip-preview", *_refresh(engine))
     print(result.stdout[-3000:])
     return 0
 
@@ -331,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     kubeconfig = ROOT / "build" / "cluster" / "kubeconfig" if args.cluster else None
     if kubeconfig is not None and not kubeconfig.is_file():
         print(f"error: {kubeconfig} is missing: run `make cluster-up` first", file=sys.stderr)
-        return 2
+        return NotSetUp.code
     engine = EngineStack(args.stack, kubeconfig=kubeconfig)
     try:
         if args.command == "up":
@@ -343,7 +421,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2 if "make tools" in str(error) or "no such stack file" in str(error) else 1
+        return error.code
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _kill_group(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Stop the process group of `process` (pulumi, its language host, its providers): SIGTERM, up to 10 s,
+    then SIGKILL to whatever of the group is left; returns what it printed."""
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        output = process.communicate(timeout=10.0)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        try:
+            return process.communicate(timeout=10.0)
+        except subprocess.TimeoutExpired:  # a descendant of another group holds the pipes: give up on them
+            process.kill()
+            process.wait()
+            return "", ""
+    _signal_group(process.pid, signal.SIGKILL)  # plugins that outlived the CLI
+    return output
 
 
 if __name__ == "__main__":
