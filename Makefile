@@ -38,16 +38,16 @@ loop: sync ## the full alert-to-scale loop on loopback, by hand (real Prometheus
 tools: ## build the pinned real tools from Go modules into the tools cache (TIERS="engine monitoring queue cluster")
 	python3 -m scripts.tools $(TIERS)
 
-engine: sync ## the real Pulumi engine on STACK, offline: preview, up (manifests rendered), preview --expect-no-changes
-	$(PY) -m scripts.engine up --stack $(STACK) $(if $(CLUSTER),--cluster)
+engine: sync ## the real Pulumi engine on STACK, offline (CLUSTER=1: on make cluster-up): preview, up, preview --expect-no-changes
+	$(PY) -m scripts.engine up --stack $(STACK) $(if $(filter 1 yes true,$(CLUSTER)),--cluster)
 
-engine-down: sync ## pulumi destroy of the engine stack STACK
-	$(PY) -m scripts.engine down --stack $(STACK) $(if $(CLUSTER),--cluster)
+engine-down: sync ## pulumi destroy of the engine stack STACK (CLUSTER=1: the one deployed to make cluster-up)
+	$(PY) -m scripts.engine down --stack $(STACK) $(if $(filter 1 yes true,$(CLUSTER)),--cluster)
 
 cluster-up: sync ## a Kubernetes control plane on loopback (etcd, API server, controllers, kwok) in build/cluster
 	$(PY) -m scripts.cluster up
 
-cluster-down: sync ## stop the loopback control plane and remove build/cluster
+cluster-down: sync ## stop the loopback control plane and remove what cluster-up wrote to build/cluster
 	$(PY) -m scripts.cluster down
 
 lint: sync ## ruff over the project
