@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from faasplane.components import names
-from tests.policies.conftest import PRO_OVERRIDES
+from faasplane.components.images import PRO_IMAGES
 from tests.queue.conftest import client, kill, rendered_nats, started, tool
 
 pytestmark = pytest.mark.queue
+
+PRO = {f"{names.PROJECT}:edition": names.EDITION_PRO, f"{names.PROJECT}:licenseKey": "test-licence"}
 
 
 def jetstream(args: list[str], store: Path, log: Path):
@@ -18,7 +20,9 @@ def jetstream(args: list[str], store: Path, log: Path):
 
 
 def test_a_stream_and_its_messages_survive_a_kill(natsclient: str, tmp_path: Path) -> None:
-    args = rendered_nats("dev", PRO_OVERRIDES, ["faasplane:licenseKey"])["args"]
+    container = rendered_nats("dev", PRO, [f"{names.PROJECT}:licenseKey"])
+    assert container["image"] == PRO_IMAGES["nats"], "the image whose version make tools builds"
+    args = container["args"]
     assert args[0] == "--js", "the Pro edition runs NATS with JetStream"
     store = tmp_path / "store"
     common = ["-stream", names.NATS_CHANNEL, "-subject", names.NATS_CHANNEL]
