@@ -1,8 +1,10 @@
 """The real tools faasplane builds from Go modules (`make tools`) and where they are found.
 
-Everything here is standard library only, so `python3 -m scripts.tools` runs before any virtualenv exists.
-The tools live outside the repository, in `$FAASPLANE_TOOLS` (default `~/.cache/faasplane/tools`), with
-every binary linked into its `bin/`; nothing is vendored into the repository.
+The package's importable modules are standard library only, so `python3 -m scripts.tools` runs before any
+virtualenv exists (langhost.py, run by the Pulumi CLI from its own virtualenv, is the exception). The tools
+live outside the repository, in `$FAASPLANE_TOOLS` (default `~/.cache/faasplane/tools`), with the binaries
+and files a user runs linked into its `bin/` (not the provider plugins: the engine installs those into
+PULUMI_HOME); nothing is vendored into the repository.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scripts.tools.pins import Tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PINS_FILE = Path(__file__).resolve().parent / "pins.toml"
 ENV_VAR = "FAASPLANE_TOOLS"
+GO_MIN = (1, 26, 6)
+"""The newest `go` line among the pinned modules' go.mod files: github.com/pulumi/pulumi/pkg/v3 v3.274.0 says
+`go 1.26.6`; k8s.io/kubernetes v1.37.2, etcd v3.7.3, kwok v0.8.0 and pulumi-docker-build v0.0.22 say 1.26.0.
+With GOTOOLCHAIN=local an older go cannot build them (and `go get -tool` itself needs 1.24)."""
+GO_MIN_TEXT = "Go {}.{}.{}".format(*GO_MIN)
 
 
 def home() -> Path:
@@ -32,10 +43,45 @@ def bin_dir() -> Path:
     return home() / "bin"
 
 
+def linked_names(tool: Tool) -> list[str]:
+    """What `make tools` links into `bin/` for `tool`: its binaries and top-level files (not a plugin's)."""
+    if tool.plugin:
+        return []
+    return [*tool.binaries, *(name for name in tool.files if "/" not in name)]  # data files stay put
+
+
+@functools.cache
+def _current_builds() -> dict[str, str] | None:
+    """`bin/` name -> `<tool>/<version>-<fingerprint>`, the build the current pins ask for (None when the pin
+    file does not load). Computed once per process."""
+    from scripts.tools.pins import PinError, load
+
+    try:
+        tools = load()
+    except PinError:
+        return None
+    return {name: f"{tool.name}/{tool.version}-{tool.fingerprint}" for tool in tools for name in linked_names(tool)}
+
+
 def find(name: str) -> Path | None:
-    """The tools-built binary `name`, or None when `make tools` has not built it."""
+    """The tools-built binary `name`, or None when `make tools` has not built it for the current pins (a link
+    left at an older build, after a pin changed, does not count)."""
     path = bin_dir() / name
-    return path if path.exists() and os.access(path, os.X_OK) else None
+    if not (path.exists() and os.access(path, os.X_OK)):
+        return None
+    builds = _current_builds()
+    if builds is None or name not in builds:
+        return None
+    directory = home() / builds[name]
+    if os.path.realpath(path) != os.path.realpath(directory / name) or not (directory / ".built").exists():
+        return None
+    return path
+
+
+def stale(name: str) -> bool:
+    """`bin/<name>` is there but not the build the current pins ask for."""
+    path = bin_dir() / name
+    return path.is_symlink() and find(name) is None
 
 
 SYSTEM_NAMES = {"alertmanager": ("alertmanager", "prometheus-alertmanager")}
@@ -91,10 +137,17 @@ def locate(name: str, *, allow_system: bool | None = None) -> Located | None:
     return None
 
 
+MONITORING_NAMES = ("prometheus", "promtool", "alertmanager", "amtool")
+"""The tools Debian packages (prometheus, prometheus-alertmanager) can stand in for outside CI."""
+
+
 def missing_message(names: list[str]) -> str:
-    """What to do when tools are missing (the same advice make up gives for its tools)."""
-    system = "" if in_ci() else (
-        "; outside CI the Debian packages prometheus and prometheus-alertmanager can stand in (older versions)"
-    )
-    return (f"{', '.join(names)} not found: run `make tools` (builds the deployed versions into {home()}, "
-            f"needs Go 1.24+){system}")
+    """What to do when tools are missing: build them (and, outside CI, the Debian packages that may stand in)."""
+    text = (f"{', '.join(names)} not found: run `make tools` (builds the deployed versions into {home()}, "
+            f"needs {GO_MIN_TEXT} or later)")
+    old = [name for name in names if stale(name)]
+    if old:
+        text += f"; {bin_dir()} holds an older build of {', '.join(old)} than scripts/tools/pins.toml asks for"
+    if not in_ci() and set(names) & set(MONITORING_NAMES):
+        text += "; outside CI the Debian packages prometheus and prometheus-alertmanager can stand in (older versions)"
+    return text

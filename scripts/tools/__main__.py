@@ -2,27 +2,44 @@
 
     python3 -m scripts.tools [TIER ...]      # build these tiers (default: every tier)
     python3 -m scripts.tools --list          # what is pinned, and whether it is built
-    python3 -m scripts.tools --rebuild NAME  # build NAME again even if it is in the cache
+    python3 -m scripts.tools --rebuild NAME  # build NAME again even if it is in the cache (only NAME, unless
+                                             # tiers are given too)
 
 Skips what is already built with the same pins, prints a table (tool, version, path, seconds) and exits 1
-naming every module and version that could not be fetched or built (the other tools are still built).
+naming every module and version that could not be fetched or built (the other tools are still built). One
+run at a time: a second waits for the first (a lock on the tools cache). Needs Python 3.11 or later.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 
-from scripts.tools import bin_dir, home
-from scripts.tools.build import BuildError, Built, build, built_dir
-from scripts.tools.pins import TIERS, PinError, load
+if sys.version_info < (3, 11):  # noqa: UP036 (tomllib; checked before the imports that need it)
+    sys.exit(f"error: python3 -m scripts.tools needs Python 3.11 or later, not {sys.version.split()[0]}")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+from scripts.tools import bin_dir, home  # noqa: E402
+from scripts.tools.build import BuildError, Built, build, built_dir, locked, log_path  # noqa: E402
+from scripts.tools.pins import TIERS, PinError, Tool, load  # noqa: E402
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
+
+
+def failure_line(tool: Tool, error: Exception) -> str:
+    """One line naming what failed and where its log is (the tool is named by the caller)."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    if not isinstance(error, BuildError):
+        first = f"unexpected {type(error).__name__}: {first}"
+    log = log_path(tool)
+    if str(log) not in first and log.exists():
+        first += f" (log {log})"
+    return first
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: --rebuild {unknown}: not pinned in scripts/tools/pins.toml", file=sys.stderr)
         return 2
-    selected = [tool for tool in tools if not args.tiers or tool.tier in args.tiers or tool.name in args.rebuild]
+    if args.tiers or not args.rebuild:
+        selected = [tool for tool in tools if not args.tiers or tool.tier in args.tiers or tool.name in args.rebuild]
+    else:
+        selected = [tool for tool in tools if tool.name in args.rebuild]
 
     if args.list:
         rows = [("tool", "tier", "version", "licence", "built")]
@@ -58,13 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: list[Built] = []
     failures: list[str] = []
-    for tool in selected:
-        print(f"--> {tool.name} {tool.release} ({tool.module}@{tool.version})", flush=True)
-        try:
-            results.append(build(tool, force=tool.name in args.rebuild))
-        except BuildError as error:
-            failures.append(f"{tool.name}: {error}")
-            print(f"    FAILED: {str(error).splitlines()[0]}", flush=True)
+    with locked():
+        for tool in selected:
+            source = f"{tool.module}@{tool.version}" if not tool.recipe else f"the {tool.recipe} step of recipes.py"
+            print(f"--> {tool.name} {tool.release} ({source})", flush=True)
+            try:
+                results.append(build(tool, force=tool.name in args.rebuild))
+            except Exception as error:  # one tool's failure must not stop the others
+                line = failure_line(tool, error)
+                failures.append(f"{tool.name}: {line}")
+                print(f"    FAILED: {line}", flush=True)
 
     rows = [("tool", "version", "path", "seconds")]
     for result in results:
@@ -72,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((result.tool.name, result.tool.release, str(result.directory), seconds))
     print()
     print(table(rows))
-    print(f"total {time.monotonic() - started:.0f} s; tiers: {', '.join(args.tiers or TIERS)}")
+    built_tiers = args.tiers or (TIERS if not args.rebuild else [])
+    print(f"total {time.monotonic() - started:.0f} s; tiers: {', '.join(built_tiers) or 'none'}"
+          + (f"; rebuilt: {', '.join(args.rebuild)}" if args.rebuild else ""))
     if failures:
         print("\nerror: these tools could not be fetched or built:", file=sys.stderr)
         for failure in failures:

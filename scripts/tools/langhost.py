@@ -124,9 +124,13 @@ class Program:
 
 
 def exec_script() -> str:
-    """The SDK's program runner, installed beside this host by `make tools` (else found on PATH)."""
-    beside = Path(__file__).resolve().parent / EXEC_SCRIPT
-    found = str(beside) if beside.is_file() else shutil.which(EXEC_SCRIPT)
+    """The SDK's program runner, copied beside the CLI by `make tools` and linked into the tools' `bin/`
+    (this host lives in `$FAASPLANE_TOOLS/pulumi-langhost/<build>/`); else found on PATH."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / EXEC_SCRIPT, here.parent.parent / "bin" / EXEC_SCRIPT):
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(EXEC_SCRIPT)
     if found is None:
         raise HostError(f"{EXEC_SCRIPT} is not on PATH: run `make tools` (it copies it from the Pulumi SDK module)")
     return found

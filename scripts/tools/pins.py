@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -20,7 +21,7 @@ TIERS = ("engine", "monitoring", "queue", "cluster")
 FIELDS = {
     "tier", "licence", "module", "version", "version_from", "binaries", "requires", "replaces", "tags",
     "ldflags", "cgo", "files", "prepare", "post", "plugin", "env", "release", "excludes", "tidy",
-    "stand_ins",
+    "stand_ins", "recipe",
 }
 
 
@@ -53,6 +54,9 @@ class Tool:
     post: str | None = None
     plugin: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    recipe: str | None = None
+    """A step of scripts/tools/recipes.py that builds the whole tool (no Go module: `binaries` names what it
+    writes, `module` and `version` are absent)."""
     pin: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The entry as written in the pin file (what the fingerprint hashes, with the resolved version)."""
 
@@ -66,10 +70,10 @@ class Tool:
         data = {k: v for k, v in self.pin.items() if k not in ("tier", "licence")}
         data["resolved"] = [self.version, self.release]
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode())
-        if self.prepare or self.post:
+        if self.prepare or self.post or self.recipe:
             from scripts.tools import recipes
 
-            for step in filter(None, (self.prepare, self.post)):
+            for step in filter(None, (self.prepare, self.post, self.recipe)):
                 # The step's own code (not the whole file: editing one recipe rebuilds only its tool).
                 function = getattr(recipes, step, None)
                 digest.update(inspect.getsource(function).encode() if function else step.encode())
@@ -79,8 +83,9 @@ class Tool:
         return digest.hexdigest()[:10]
 
 
+@functools.cache
 def _images() -> Any:
-    """`components/images.py`, loaded on its own (standard library only, no Pulumi import)."""
+    """`components/images.py`, loaded on its own (standard library only, no Pulumi import), once per process."""
     spec = importlib.util.spec_from_file_location("faasplane_images", ROOT / "components" / "images.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -130,14 +135,22 @@ def _tool(name: str, entry: dict[str, Any]) -> Tool:
     unknown = sorted(set(entry) - FIELDS)
     if unknown:
         raise PinError(f"{PINS_FILE.name}: tools.{name}: unknown keys {unknown}; expected some of {sorted(FIELDS)}")
-    for key in ("tier", "licence", "module", "binaries"):
+    recipe = entry.get("recipe")
+    for key in ("tier", "licence", "binaries") if recipe else ("tier", "licence", "module", "binaries"):
         if key not in entry:
             raise PinError(f"{PINS_FILE.name}: tools.{name}: missing {key!r}")
     if entry["tier"] not in TIERS:
         raise PinError(f"{PINS_FILE.name}: tools.{name}.tier: {entry['tier']!r} is not one of {TIERS}")
-    if ("version" in entry) == ("version_from" in entry):
+    if recipe:
+        built_by_go = sorted(set(entry) & {"module", "version", "version_from", "requires", "replaces", "excludes",
+                                           "tags", "ldflags", "cgo", "files", "prepare", "stand_ins", "tidy"})
+        if built_by_go:
+            raise PinError(f"{PINS_FILE.name}: tools.{name}: a recipe tool takes none of {built_by_go}")
+    elif ("version" in entry) == ("version_from" in entry):
         raise PinError(f"{PINS_FILE.name}: tools.{name}: give exactly one of 'version' and 'version_from'")
-    if "version_from" in entry:
+    if recipe:
+        version, release = "local", entry.get("release", "local")
+    elif "version_from" in entry:
         version, release = version_from_image(entry["version_from"])
     else:
         version = entry["version"]
@@ -146,7 +159,7 @@ def _tool(name: str, entry: dict[str, Any]) -> Tool:
         name=name,
         tier=entry["tier"],
         licence=entry["licence"],
-        module=entry["module"],
+        module=entry.get("module", ""),
         version=version,
         release=release,
         binaries=dict(entry["binaries"]),
@@ -163,6 +176,7 @@ def _tool(name: str, entry: dict[str, Any]) -> Tool:
         post=entry.get("post"),
         plugin=entry.get("plugin"),
         env=dict(entry.get("env", {})),
+        recipe=recipe,
         pin=dict(entry),
     )
 
