@@ -7,6 +7,7 @@ instead of skipping them (see `require`).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -34,6 +35,10 @@ TOOLS = {
 """The tools a tier runs, named with their version and origin under the tier when it ran."""
 
 
+REQUIRED_FAILURE = re.compile(r"the (\w+) tier is required in CI, but (.*)", re.S)
+"""The message of `require`'s failure, from which the tier report takes the reason."""
+
+
 def require(available: bool, tier: str, reason: str) -> None:
     """Skip with `reason` when a tier's tools are missing, or fail when CI requires the tier."""
     if available:
@@ -47,6 +52,10 @@ def require(available: bool, tier: str, reason: str) -> None:
 class TierResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    required_failures: Counter[str] = field(default_factory=Counter)
+    """Reasons `require` failed tests of a tier CI requires (its tools are missing)."""
+    called: int = 0
+    """Tests that reached their call phase: the tier ran only if some did."""
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -69,6 +78,13 @@ class TierReport:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = self.results[self.tiers.get(report.nodeid, "unit")]
+        required = REQUIRED_FAILURE.match(report.longreprtext.strip()) if report.failed else None
+        if required is not None:
+            result.outcomes["failed (required in CI)"] += 1
+            result.required_failures[required.group(2).strip().splitlines()[0]] += 1
+            return
+        if report.when == "call":
+            result.called += 1
         if report.skipped and hasattr(report, "wasxfail"):
             result.outcomes["xfailed"] += 1
         elif report.skipped:
@@ -91,11 +107,15 @@ class TierReport:
                 continue
             counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(result.outcomes.items())) \
                 if result else "not run"
-            ran = result is not None and any(k != "skipped" for k in result.outcomes)
-            write(f"{tier:<11} {'RAN' if ran else 'SKIPPED'}: {counts} ({description})")
+            ran = result is not None and result.called > 0
+            failed = result is not None and bool(result.required_failures)
+            status = "RAN" if ran else "FAILED (required in CI)" if failed else "SKIPPED"
+            write(f"{tier:<11} {status}: {counts} ({description})")
             if ran:
                 for name in TOOLS.get(tier, ()):
                     located = locate(name)
                     write(f"{'':<11}   uses {located.describe() if located else name + ': not found'}")
+            for reason, count in (result.required_failures.most_common() if result else []):
+                write(f"{'':<11}   FAILED (required in CI): {reason} x{count}")
             for reason, count in (result.skip_reasons.most_common() if result else []):
                 write(f"{'':<11}   skipped {count}: {reason}")
