@@ -181,6 +181,12 @@ class Cluster:
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days",
                 "30", "-subj", "/CN=faasplane-loopback-ca", "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature", cwd=pki)
+        # The front-proxy CA the API server must name (the controller-manager and the scheduler read it from
+        # the extension-apiserver-authentication ConfigMap) signs nothing: its key is deleted at once, so no
+        # one can make a certificate that impersonates users through request headers.
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "front-proxy-ca.key", "-out",
+                "front-proxy-ca.crt", "-days", "30", "-subj", "/CN=faasplane-unused-front-proxy-ca", cwd=pki)
+        (pki / "front-proxy-ca.key").unlink()
         loopback = "IP:127.0.0.1,DNS:localhost"
         names = [loopback, f"IP:{SERVICE_IP}", "DNS:kubernetes", "DNS:kubernetes.default",
                  "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"]
@@ -387,6 +393,9 @@ class Cluster:
             f"--etcd-servers={etcd}", f"--etcd-cafile={pki / 'ca.crt'}", f"--etcd-certfile={pki / 'etcd-client.crt'}",
             f"--etcd-keyfile={pki / 'etcd-client.key'}", f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}", f"--client-ca-file={pki / 'ca.crt'}",
+            f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}",
+            "--requestheader-allowed-names=front-proxy-client", "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group", "--requestheader-extra-headers-prefix=X-Remote-Extra-",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki / 'sa.pub'}", f"--service-account-signing-key-file={pki / 'sa.key'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--authorization-mode=Node,RBAC",
