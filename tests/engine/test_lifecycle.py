@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from faasplane.components import names
+from faasplane.components.render import render_stack
 from scripts.engine import EngineStack
 from tests.engine import parity
 
@@ -19,6 +21,14 @@ def changes(engine: EngineStack) -> dict[str, str]:
     result = engine.pulumi("preview", "--json")
     steps: list[dict[str, Any]] = json.loads(result.stdout).get("steps", [])
     return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in steps if step["op"] != "same"}
+
+
+def resource_name(stack: str, kind: str, namespace: str, name: str) -> str:
+    """The Pulumi resource name of a Kubernetes object, as the render records it."""
+    [found] = [resource.name for resource in render_stack(stack).resources if resource.is_kubernetes_object
+               and resource.state["kind"] == kind and resource.state["metadata"]["name"] == name
+               and resource.state["metadata"].get("namespace") == namespace]
+    return found
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -35,9 +45,12 @@ def test_up_then_a_second_preview_changes_nothing(stack: str, new_engine: Callab
 def test_one_setting_changes_exactly_the_objects_it_shapes(new_engine: Callable[..., EngineStack]) -> None:
     engine = new_engine("dev")
     engine.pulumi("up", "--yes", "--skip-preview")
-    engine.pulumi("config", "set", "--path", "faasplane:gateway.replicas", "3")
-    assert changes(engine) == {"faasplane-gateway-deployment": "update"}
-    engine.pulumi("config", "set", "--path", "faasplane:gateway.replicas", "1")
+    key = f"{names.PROJECT}:gateway.replicas"
+    original = engine.pulumi("config", "get", "--path", key).stdout.strip()
+    engine.pulumi("config", "set", "--path", key, str(int(original) + 2))
+    gateway = resource_name("dev", "Deployment", names.CONTROL_PLANE_NAMESPACE, names.GATEWAY)
+    assert changes(engine) == {gateway: "update"}
+    engine.pulumi("config", "set", "--path", key, original)
     assert changes(engine) == {}
 
 
@@ -45,8 +58,8 @@ def test_one_function_image_changes_only_that_function(new_engine: Callable[...,
     engine = new_engine("dev")
     engine.pulumi("up", "--yes", "--skip-preview")
     other = "localhost:5001/sum@sha256:" + "c" * 64
-    engine.pulumi("config", "set", "--path", "faasplane:functionImages.sum", other)
-    assert changes(engine) == {"sum-deployment": "update"}
+    engine.pulumi("config", "set", "--path", f"{names.PROJECT}:functionImages.sum", other)
+    assert changes(engine) == {resource_name("dev", "Deployment", names.FUNCTIONS_NAMESPACE, "sum"): "update"}
     engine.pulumi("up", "--yes", "--skip-preview")
     [deployment] = [o for o in engine.manifests() if o["kind"] == "Deployment" and o["metadata"]["name"] == "sum"]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == other

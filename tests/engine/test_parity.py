@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from faasplane.components import names
 from scripts.engine import EngineStack
 from tests.engine import parity
 
@@ -23,6 +24,7 @@ def test_real_manifests_equal_the_offline_render(stack: str, deployed: Callable[
 def test_the_comparison_sees_a_changed_field(deployed: Callable[[str], EngineStack]) -> None:
     """The parity check can fail: a field changed on one side is reported with its path."""
     real, offline = parity.paired(deployed("dev"))
-    name = next(key for key in real if key.startswith("Deployment openfaas/gateway"))
-    changed = {**real[name], "spec": {**real[name]["spec"], "replicas": 7}}
-    assert parity.differences(changed, offline[name]) == [".spec.replicas: real=7 render=1"]
+    name = f"Deployment {names.CONTROL_PLANE_NAMESPACE}/{names.GATEWAY}"
+    rendered = offline[name]["spec"]["replicas"]
+    changed = {**real[name], "spec": {**real[name]["spec"], "replicas": rendered + 1}}
+    assert parity.differences(changed, offline[name]) == [f".spec.replicas: real={rendered + 1} render={rendered}"]
