@@ -247,18 +247,20 @@ def main(argv: list[str] | None = None) -> int:
           f"(scrape {config.prometheus.gateway_scrape_interval} + eval {config.prometheus.evaluation_interval} "
           f"+ for {config.alert_rule.for_} + group_wait {config.alertmanager.group_wait}), "
           f"repeat_interval {config.alertmanager.repeat_interval}")
-    header = (f"{'monitoring':<28}{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}"
+    labels = {label: f"{label} (P {run['monitoring']['prometheus']['version']}, "
+                     f"AM {run['monitoring']['alertmanager']['version']})" for label, run in runs.items()}
+    width = max(len("monitoring"), *map(len, labels.values())) + 2
+    header = (f"{'monitoring':<{width}}{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}"
               f"{'over (rep-s)':>14}{'calls':>7}")
     print(header)
     print("-" * len(header))
     for label, run in runs.items():
-        versions = f"{label} (P {run['monitoring']['prometheus']['version']}, " \
-                   f"AM {run['monitoring']['alertmanager']['version']})"
+        versions = labels[label]
         for policy in POLICIES:
             row = run[policy]
             to_need = "never" if row["time_to_target_s"] is None else f"{row['time_to_target_s']:.1f}"
             first = "-" if row["first_scale_s"] is None else f"{row['first_scale_s']:.1f}"
-            print(f"{versions:<28}{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
+            print(f"{versions:<{width}}{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
                   f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7}")
     for label, run in runs.items():
         target = run["target"]
