@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from faasplane.components.function import scaffold, stackyml
+from faasplane.components import names
+from faasplane.components.function import default_max_replicas, scaffold, stackyml
 from faasplane.components.function import templating as function_templates
 from faasplane.components.function.args import FunctionArgs, ResourceSpec, Scale, Timeouts
 from faasplane.components.function.stackyml import StackYmlError, parse, repository_of
@@ -139,6 +140,11 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _write_function(tmp_path: Path, **declaration: object) -> Path:
+    """A stack.yml with the one function `a` declared as given (dumped: the YAML spelling is not the point)."""
+    return _write(tmp_path, yaml.safe_dump({"functions": {"a": declaration}}, sort_keys=False))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -212,16 +218,19 @@ def test_declare_deploys_the_file_onto_a_platform():
     assert tags["hello-image"].startswith("localhost:5001/hello:")
 
 
-CE_LINE = ("edition: ce (OpenFaaS CE limits checked: at most 15 functions and 5 replicas; --edition pro to lift "
-           "them)\n")
+CE_MAX = names.CE_MAX_REPLICAS
+PRO_MAX = default_max_replicas(names.EDITION_PRO)
+"""The scale.max a function without one gets, by edition."""
+CE_LINE = (f"edition: ce (OpenFaaS CE limits checked: at most {names.CE_MAX_FUNCTIONS} functions and {CE_MAX} "
+           "replicas; --edition pro to lift them)\n")
 PRO_LINE = "edition: pro (no CE limits checked)\n"
 
 
 def test_check_assumes_ce_and_says_so(capsys, tmp_path):
     path = _write(tmp_path, "functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n"
                             "    labels: {com.openfaas.scale.max: 10}\n")
-    ce_error = (f"{path}: functions.a.labels.com.openfaas.scale.max: 10 is above the CE edition's limit of 5 replicas: "
-                "set faasplane:edition to pro with a licence, or lower scale.max to 5\n")
+    ce_error = (f"{path}: functions.a.labels.com.openfaas.scale.max: 10 is above the CE edition's limit of {CE_MAX} "
+                f"replicas: set faasplane:edition to pro with a licence, or lower scale.max to {CE_MAX}\n")
     for edition in ([], ["--edition", "ce"]):
         assert stackyml.main(["check", str(path), *edition]) == 2, "faasplane's default edition is ce"
         assert capsys.readouterr() == (CE_LINE, ce_error)
@@ -239,10 +248,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_command_line_lists_functions_and_exits_0():
     result = _cli("check", "tests/functions/stackyml/basic.yml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == CE_LINE + "sum ghcr.io/acme/sum:latest min=2 max=4\nhello localhost:5001/hello:0.1 min=1 max=5\n"
+    assert result.stdout == CE_LINE + f"sum ghcr.io/acme/sum:latest min=2 max=4\nhello localhost:5001/hello:0.1 min=1 max={CE_MAX}\n"
     assert result.stderr == ""
     result = _cli("check", "tests/functions/stackyml/basic.yml", "--edition", "pro")
-    assert result.stdout == PRO_LINE + "sum ghcr.io/acme/sum:latest min=2 max=4\nhello localhost:5001/hello:0.1 min=1 max=20\n"
+    assert result.stdout == PRO_LINE + f"sum ghcr.io/acme/sum:latest min=2 max=4\nhello localhost:5001/hello:0.1 min=1 max={PRO_MAX}\n"
 
 
 def test_command_line_prints_errors_and_exits_2():
@@ -264,7 +273,7 @@ def test_command_line_missing_file_exits_2():
 def test_check_shows_the_default_max_of_the_edition(capsys):
     assert stackyml.main(["check", str(FILES / "legacy.yml"), "--edition", "ce"]) == 0
     assert capsys.readouterr().out == CE_LINE + (
-        "legacy acme/legacy:0.1.0 min=1 max=5\nfiglet functions/figlet:0.13.0 min=1 max=3\n"
+        f"legacy acme/legacy:0.1.0 min=1 max={CE_MAX}\nfiglet functions/figlet:0.13.0 min=1 max=3\n"
     )
 
 
@@ -357,8 +366,7 @@ def test_dockerfile_in_any_case(tmp_path, lang):
     """faas-cli turns `Dockerfile` into `dockerfile` and compares it case-insensitively."""
     (tmp_path / "fn").mkdir()
     (tmp_path / "fn" / "Dockerfile").write_text("FROM scratch\n")
-    (a,) = parse(_write(tmp_path, f"functions:\n  a:\n    lang: {lang}\n    handler: ./fn\n    image: acme/a:1\n"),
-                 {}).functions
+    (a,) = parse(_write_function(tmp_path, lang=lang, handler="./fn", image="acme/a:1"), {}).functions
     assert a.args.lang == "dockerfile"
 
 
@@ -403,7 +411,7 @@ def test_exec_timeout_above_write_timeout_is_a_warning(tmp_path, capsys):
     )
     assert stack.warnings == [f"stack.yml: {warning}"]
     assert stackyml.main(["check", str(path)]) == 0
-    assert capsys.readouterr() == (CE_LINE + "a acme/a:1 min=1 max=5\n", f"{path}: {warning}\n")
+    assert capsys.readouterr() == (CE_LINE + f"a acme/a:1 min=1 max={CE_MAX}\n", f"{path}: {warning}\n")
 
 
 def test_warnings_are_shown_with_errors(tmp_path, capsys):
@@ -432,23 +440,22 @@ UNKNOWN = "unknown key, faas-cli ignores it; ignored"
 
 
 @pytest.mark.parametrize(
-    ("where", "text", "expected"),
+    ("where", "extra", "expected"),
     [
-        ("functions.a.lables", "    lables: {team: x}\n", f"{UNKNOWN}: did you mean 'labels'?"),
-        ("functions.a.handlr", "    handlr: ./a\n", f"{UNKNOWN}: did you mean 'handler'?"),
-        ("functions.a.enviroment", "    enviroment: {A: b}\n", f"{UNKNOWN}: did you mean 'environment'?"),
-        ("functions.a.Secrets", "    Secrets: [s]\n", f"{UNKNOWN}: did you mean 'secrets'?"),
-        ("functions.a.build-args", "    build-args: {A: b}\n", f"{UNKNOWN}: did you mean 'build_args'?"),
-        ("functions.a.limits.mem", "    limits: {mem: 1Gi}\n",
+        ("functions.a.lables", {"lables": {"team": "x"}}, f"{UNKNOWN}: did you mean 'labels'?"),
+        ("functions.a.handlr", {"handlr": "./a"}, f"{UNKNOWN}: did you mean 'handler'?"),
+        ("functions.a.enviroment", {"enviroment": {"A": "b"}}, f"{UNKNOWN}: did you mean 'environment'?"),
+        ("functions.a.Secrets", {"Secrets": ["s"]}, f"{UNKNOWN}: did you mean 'secrets'?"),
+        ("functions.a.build-args", {"build-args": {"A": "b"}}, f"{UNKNOWN}: did you mean 'build_args'?"),
+        ("functions.a.limits.mem", {"limits": {"mem": "1Gi"}},
          "faas-cli reads only memory and cpu; ignored: did you mean 'memory'?"),
-        ("functions.a.write_timeout", "    write_timeout: 30s\n",
+        ("functions.a.write_timeout", {"write_timeout": "30s"},
          "faas-cli ignores it here; ignored: a watchdog timeout belongs under functions.a.environment"),
-        ("functions.a.imagePullPolicy", "    imagePullPolicy: Always\n", UNKNOWN),
+        ("functions.a.imagePullPolicy", {"imagePullPolicy": "Always"}, UNKNOWN),
     ],
 )
-def test_a_misspelt_key_gets_the_closest_known_one(tmp_path, where, text, expected):
-    stack = parse(_write(tmp_path, f"functions:\n  a:\n    skip_build: true\n    image: acme/a:1\n{text}"), {},
-                  display="stack.yml")
+def test_a_misspelt_key_gets_the_closest_known_one(tmp_path, where, extra, expected):
+    stack = parse(_write_function(tmp_path, skip_build=True, image="acme/a:1", **extra), {}, display="stack.yml")
     assert stack.warnings == [f"stack.yml: {where}: warning: {expected}"]
 
 
@@ -548,7 +555,7 @@ CORPUS_FAILURES: dict[str, tuple[str, list[str]]] = {
 CORPUS_CE_FAILURES: dict[str, tuple[str, list[str]]] = {
     # file: (why it imports but `check` fails on CE, faasplane's default edition; the keys)
     "openfaas__faas__sample-functions__samples.yml": (
-        "16 functions: CE allows 15", ["functions.wordcountfunction"]),
+        f"16 functions: CE allows {names.CE_MAX_FUNCTIONS}", ["functions.wordcountfunction"]),
 }
 _FILE_LEVEL = re.compile(r"^(not valid YAML: line \d+ column \d+: |cannot be read: |expected a mapping )")
 
