@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from faasplane.components import names
+from faasplane.components.config import deep_merge
 from scripts import tools
 from scripts.tools.build import built_binary
 from scripts.tools.pins import load as load_pins
@@ -89,14 +90,6 @@ def declared_functions(stack: str) -> list[str]:
     from faasplane.components.render import render_stack
 
     return [resource.name for resource in render_stack(stack).of_type(TYPE)]
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, Mapping) and isinstance(merged.get(key), dict) \
-            else value
-    return merged
 
 
 @dataclass
@@ -311,8 +304,8 @@ class EngineStack(Workspace):
                 name: prebuilt_reference(registry, name) for name in declared_functions(self.stack)
             },
         }
-        config = _merge(config, prebuilt)
-        config = _merge(config, self.overrides)
+        config = deep_merge(config, prebuilt)
+        config = deep_merge(config, self.overrides)
         return config, encrypted
 
     def prepare(self) -> None:

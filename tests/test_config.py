@@ -7,6 +7,7 @@ import pytest
 from faasplane.components.config import (
     ConfigError,
     PlatformConfig,
+    deep_merge,
     duration_seconds,
     go_duration,
     load_config,
@@ -281,6 +282,15 @@ def test_function_images_are_image_references() -> None:
     assert "faasplane:functionImages.sum: \"Not An Image\" is not valid: 'Not An Image' is not an image reference" in str(
         error.value
     )
+
+
+def test_deep_merge_lays_the_override_over_the_base_key_by_key() -> None:
+    base = {"a": {"b": 1, "c": {"d": 2, "e": 3}}, "f": [1], "g": {"h": 4}}
+    override = {"a": {"c": {"d": 20}, "x": 5}, "f": [2], "g": 7, "new": {"k": 1}}
+    merged = deep_merge(base, override)
+    assert merged == {"a": {"b": 1, "c": {"d": 20, "e": 3}, "x": 5}, "f": [2], "g": 7, "new": {"k": 1}}
+    assert base == {"a": {"b": 1, "c": {"d": 2, "e": 3}}, "f": [1], "g": {"h": 4}}, "the base is not changed"
+    assert override["a"] == {"c": {"d": 20}, "x": 5}, "nor is the override"
 
 
 def test_a_resources_block_gives_only_what_it_changes() -> None:

@@ -167,14 +167,17 @@ class _Model(BaseModel):
                 continue
             for key in {field.alias or name, name}:
                 if isinstance(merged.get(key), Mapping):
-                    merged[key] = _deep_merge(field.default.model_dump(by_alias=True), merged[key])
+                    merged[key] = deep_merge(field.default.model_dump(by_alias=True), merged[key])
         return merged
 
 
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `override` laid over it: a mapping under a key both have is merged the same way, key by
+    key; anything else in `override` (a scalar, a list, a mapping over a non-mapping) replaces `base`'s value.
+    Neither argument is changed: the result is a new dict at every level that was merged."""
     out = dict(base)
     for key, value in override.items():
-        out[key] = _deep_merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) \
+        out[key] = deep_merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) \
             else value
     return out
 

@@ -23,6 +23,18 @@ def test_offline_and_cluster_stacks_keep_separate_state() -> None:
     assert offline.state_dir != on_cluster.state_dir
 
 
+def test_overrides_are_merged_into_the_stack_config_key_by_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_script, "declared_functions", lambda stack: ["sum"])
+    engine = EngineStack("dev", overrides={"faasplane:gateway": {"replicas": 3},
+                                           "faasplane:functionImages": {"extra": "x"}})
+    config, _ = engine.stack_config()
+    gateway = config["faasplane:gateway"]
+    assert gateway["replicas"] == 3
+    assert gateway["exposure"]["nodePort"] == 31112, "the rest of the stack file's gateway block stays"
+    assert config["faasplane:functionImages"] == {"sum": engine_script.prebuilt_reference("localhost:5001", "sum"),
+                                                 "extra": "x"}, "the overrides merge into the prebuilt images too"
+
+
 def test_missing_tools_are_reported_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine_script.tools, "find", lambda name: None)
     rendered: list[str] = []
