@@ -72,6 +72,11 @@ class PortTaken(ClusterError):
 
 
 def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (the kernel's choice for a bind to port 0).
+
+    There is a small race: the probe socket is closed before the port is returned, so another process may
+    bind the port before the caller does. `up` tells that case apart (`PortTaken`) and retries once with new
+    ports; the tests, which share this function (tests.doubles.processes), accept the race."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

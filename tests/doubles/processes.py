@@ -19,14 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from scripts.cluster import free_port as free_port  # one definition, with its race explained
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A currently free loopback port (there is a small race; fine for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -152,3 +153,12 @@ def test_a_port_taken_while_starting_is_told_apart(tmp_path: Path) -> None:
 
 def test_owned_names_what_up_writes() -> None:
     assert {"pki", "logs", "etcd", "kubeconfig", "env", "state.json"} <= set(OWNED)
+
+
+def test_free_port_is_defined_once_and_bindable() -> None:
+    from tests.doubles import processes
+
+    assert processes.free_port is cluster_script.free_port
+    port = cluster_script.free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", port))  # nothing held on to it
