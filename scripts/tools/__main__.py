@@ -22,7 +22,7 @@ import time  # noqa: E402
 
 from scripts.tools import bin_dir, home  # noqa: E402
 from scripts.tools.build import BuildError, Built, build, built_dir, locked, log_path  # noqa: E402
-from scripts.tools.pins import TIERS, PinError, Tool, load  # noqa: E402
+from scripts.tools.pins import BUILD_TIERS, PinError, Tool, load  # noqa: E402
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -44,7 +44,8 @@ def failure_line(tool: Tool, error: Exception) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m scripts.tools", description=__doc__.split("\n\n")[0])
-    parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"tiers to build: {', '.join(TIERS)} (default: all)")
+    parser.add_argument("tiers", nargs="*", metavar="TIER",
+                        help=f"tiers to build: {', '.join(BUILD_TIERS)} (default: all)")
     parser.add_argument("--list", action="store_true", help="list the pins and what is built; build nothing")
     parser.add_argument("--rebuild", action="append", default=[], metavar="NAME", help="rebuild this tool")
     args = parser.parse_args(argv)
@@ -53,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except PinError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    unknown = sorted(set(args.tiers) - set(TIERS))
+    unknown = sorted(set(args.tiers) - set(BUILD_TIERS))
     if unknown:
-        print(f"error: unknown tiers {unknown}; expected some of {', '.join(TIERS)}", file=sys.stderr)
+        print(f"error: unknown tiers {unknown}; expected some of {', '.join(BUILD_TIERS)}", file=sys.stderr)
         return 2
     unknown = sorted(set(args.rebuild) - {tool.name for tool in tools})
     if unknown:
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((result.tool.name, result.tool.release, str(result.directory), seconds))
     print()
     print(table(rows))
-    built_tiers = args.tiers or (TIERS if not args.rebuild else [])
+    built_tiers = args.tiers or (BUILD_TIERS if not args.rebuild else [])
     print(f"total {time.monotonic() - started:.0f} s; tiers: {', '.join(built_tiers) or 'none'}"
           + (f"; rebuilt: {', '.join(args.rebuild)}" if args.rebuild else ""))
     if failures:

@@ -15,8 +15,9 @@ from typing import Any
 
 from scripts.tools import PINS_FILE, ROOT
 
-TIERS = ("engine", "monitoring", "queue", "cluster")
-"""Every tier, in build order (the engine first: everything else builds on it)."""
+BUILD_TIERS = ("engine", "monitoring", "queue", "cluster")
+"""Every build tier (`make tools TIERS=...`), in build order (the engine first: everything else builds on it).
+Not the test tiers of tests/tiers.py, which add unit, functions and e2e_kind."""
 
 FIELDS = {
     "tier", "licence", "module", "version", "version_from", "binaries", "requires", "replaces", "tags",
@@ -57,7 +58,7 @@ class Tool:
     recipe: str | None = None
     """A step of scripts/tools/recipes.py that builds the whole tool (no Go module: `binaries` names what it
     writes, `module` and `version` are absent)."""
-    pin: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    entry: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The entry as written in the pin file (what the fingerprint hashes, with the resolved version)."""
 
     def expand(self, text: str) -> str:
@@ -67,7 +68,7 @@ class Tool:
     @property
     def fingerprint(self) -> str:
         """A short hash of everything that shapes the build: a changed pin rebuilds, an unchanged one doesn't."""
-        data = {k: v for k, v in self.pin.items() if k not in ("tier", "licence")}
+        data = {k: v for k, v in self.entry.items() if k not in ("tier", "licence")}
         data["resolved"] = [self.version, self.release]
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode())
         if self.prepare or self.post or self.recipe:
@@ -139,8 +140,8 @@ def _tool(name: str, entry: dict[str, Any]) -> Tool:
     for key in ("tier", "licence", "binaries") if recipe else ("tier", "licence", "module", "binaries"):
         if key not in entry:
             raise PinError(f"{PINS_FILE.name}: tools.{name}: missing {key!r}")
-    if entry["tier"] not in TIERS:
-        raise PinError(f"{PINS_FILE.name}: tools.{name}.tier: {entry['tier']!r} is not one of {TIERS}")
+    if entry["tier"] not in BUILD_TIERS:
+        raise PinError(f"{PINS_FILE.name}: tools.{name}.tier: {entry['tier']!r} is not one of {BUILD_TIERS}")
     if recipe:
         built_by_go = sorted(set(entry) & {"module", "version", "version_from", "requires", "replaces", "excludes",
                                            "tags", "ldflags", "cgo", "files", "prepare", "stand_ins", "tidy"})
@@ -177,7 +178,7 @@ def _tool(name: str, entry: dict[str, Any]) -> Tool:
         plugin=entry.get("plugin"),
         env=dict(entry.get("env", {})),
         recipe=recipe,
-        pin=dict(entry),
+        entry=dict(entry),
     )
 
 
@@ -188,4 +189,4 @@ def load(path: Path = PINS_FILE) -> list[Tool]:
     except tomllib.TOMLDecodeError as error:
         raise PinError(f"{path}: not valid TOML: {error}") from None
     tools = [_tool(name, entry) for name, entry in document.get("tools", {}).items()]
-    return sorted(tools, key=lambda tool: TIERS.index(tool.tier))
+    return sorted(tools, key=lambda tool: BUILD_TIERS.index(tool.tier))
