@@ -141,10 +141,32 @@ MONITORING_NAMES = ("prometheus", "promtool", "alertmanager", "amtool")
 """The tools Debian packages (prometheus, prometheus-alertmanager) can stand in for outside CI."""
 
 
+def build_tiers_of(names: list[str]) -> list[str]:
+    """The build tiers (`make tools TIERS=...`) whose pins make `names`, in build order; none for a name not
+    pinned, or when the pin file does not load."""
+    from scripts.tools.pins import BUILD_TIERS, PinError, load
+
+    try:
+        tools = load()
+    except PinError:
+        return []
+    found = {tool.tier for tool in tools if set(names) & {*tool.binaries, *linked_names(tool)}}
+    return [tier for tier in BUILD_TIERS if tier in found]
+
+
+def make_tools_command(names: list[str]) -> str:
+    """`make tools TIERS=...` building just what makes `names` (plain `make tools` when no pin names them)."""
+    tiers = build_tiers_of(names)
+    if not tiers:
+        return "make tools"
+    return f"make tools TIERS={tiers[0]}" if len(tiers) == 1 else f'make tools TIERS="{" ".join(tiers)}"'
+
+
 def missing_message(names: list[str]) -> str:
-    """What to do when tools are missing: build them (and, outside CI, the Debian packages that may stand in)."""
-    text = (f"{', '.join(names)} not found: run `make tools` (builds the deployed versions into {home()}, "
-            f"needs {GO_MIN_TEXT} or later)")
+    """What to do when tools are missing: build their tiers (and, outside CI, the Debian packages that may
+    stand in for the monitoring tools)."""
+    text = (f"{', '.join(names)} not found: run `{make_tools_command(names)}` (builds the deployed versions into "
+            f"{home()}, needs {GO_MIN_TEXT} or later)")
     old = [name for name in names if stale(name)]
     if old:
         text += f"; {bin_dir()} holds an older build of {', '.join(old)} than scripts/tools/pins.toml asks for"

@@ -251,3 +251,9 @@ def test_missing_message_names_go_and_stand_ins_only_for_monitoring(cache: Path,
     assert "needs Go 1.26.6 or later" in scripts.tools.missing_message(["etcd"])
     assert "prometheus-alertmanager" not in scripts.tools.missing_message(["etcd"])
     assert "prometheus-alertmanager" in scripts.tools.missing_message(["amtool"])
+
+
+def test_missing_message_names_the_build_tiers_to_run() -> None:
+    assert "run `make tools TIERS=cluster`" in scripts.tools.missing_message(["etcd", "kubectl"])
+    assert 'run `make tools TIERS="monitoring queue"`' in scripts.tools.missing_message(["nats-server", "amtool"])
+    assert "run `make tools` " in scripts.tools.missing_message(["not-pinned"])
