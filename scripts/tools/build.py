@@ -178,13 +178,14 @@ def writable_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def wrapper_gomod(tool: Tool, go: str, local_replaces: dict[str, Path | str]) -> str:
-    """The wrapper module's go.mod: requires, replaces (a pinned `module version`, or a prepared local copy)."""
+def wrapper_gomod(tool: Tool, go: str, prepared_replaces: dict[str, Path | str]) -> str:
+    """The wrapper module's go.mod: requires, the pin's replaces, and those its prepare step returned
+    (`prepared_replaces`: module -> a local directory, or a `module version` string)."""
     lines = [f"module local/faasplane-tools/{tool.name}", "", f"go {go.removeprefix('go')}", ""]
     requires = {tool.module: tool.version, **tool.requires}
     lines += ["require ("] + [f"\t{module} {version}" for module, version in requires.items()] + [")", ""]
     replaces = {module: target for module, target in tool.replaces.items()}
-    replaces.update({module: str(path) for module, path in local_replaces.items()})
+    replaces.update({module: str(path) for module, path in prepared_replaces.items()})
     if replaces:
         lines += ["replace ("] + [f"\t{module} => {target}" for module, target in replaces.items()] + [")", ""]
     if tool.excludes:
@@ -299,13 +300,13 @@ def _build(tool: Tool, staging: Path, started: float) -> None:
     env["CGO_ENABLED"] = "1" if tool.cgo else "0"
     env.update(tool.env)
 
-    local_replaces: dict[str, Path | str] = {}
+    prepared_replaces: dict[str, Path | str] = {}
     if tool.prepare:
         step = getattr(recipes, tool.prepare, None)
         if step is None:
             raise BuildError(f"tools.{tool.name}.prepare: no step {tool.prepare!r} in scripts/tools/recipes.py")
-        local_replaces.update(step(tool, work, log))
-    (work / "go.mod").write_text(wrapper_gomod(tool, go, local_replaces))
+        prepared_replaces.update(step(tool, work, log))
+    (work / "go.mod").write_text(wrapper_gomod(tool, go, prepared_replaces))
 
     versions = {tool.module: tool.version, **tool.requires}
     packages = list(dict.fromkeys(tool.binaries.values()))

@@ -257,3 +257,12 @@ def test_missing_message_names_the_build_tiers_to_run() -> None:
     assert "run `make tools TIERS=cluster`" in scripts.tools.missing_message(["etcd", "kubectl"])
     assert 'run `make tools TIERS="monitoring queue"`' in scripts.tools.missing_message(["nats-server", "amtool"])
     assert "run `make tools` " in scripts.tools.missing_message(["not-pinned"])
+
+
+def test_the_wrapper_takes_both_forms_a_prepare_step_returns(tmp_path: Path) -> None:
+    tool = pins._tool("k", {"tier": "cluster", "licence": "x", "module": "k8s.io/kubernetes", "version": "v1.37.2",
+                            "binaries": {"b": "k8s.io/kubernetes/cmd/b"}})
+    gomod = build.wrapper_gomod(tool, "go1.26.6", {"k8s.io/api": "k8s.io/api v0.37.2", "example.com/m": tmp_path})
+    assert "\tk8s.io/api => k8s.io/api v0.37.2\n" in gomod
+    assert f"\texample.com/m => {tmp_path}\n" in gomod
+    assert "\tk8s.io/kubernetes v1.37.2\n" in gomod and "go 1.26.6\n" in gomod
