@@ -266,3 +266,19 @@ def test_the_wrapper_takes_both_forms_a_prepare_step_returns(tmp_path: Path) -> 
     assert "\tk8s.io/api => k8s.io/api v0.37.2\n" in gomod
     assert f"\texample.com/m => {tmp_path}\n" in gomod
     assert "\tk8s.io/kubernetes v1.37.2\n" in gomod and "go 1.26.6\n" in gomod
+
+
+def _pinned(tier: str) -> set[str]:
+    return {name for tool in pins.load() if tool.tier == tier for name in tool.binaries}
+
+
+def test_the_lists_of_tools_elsewhere_name_pinned_binaries_of_their_tier() -> None:
+    """The pins are the one list of tools: the cluster script starts exactly its tier's binaries, and the
+    tools the engine script and the tier report name are pinned in the tier they are reported under."""
+    from scripts import cluster, engine
+    from tests import tiers
+
+    assert set(cluster.BINARIES) == _pinned("cluster")
+    assert set(engine.REQUIRED_TOOLS) <= _pinned("engine")
+    for tier, names in tiers.TOOLS.items():
+        assert set(names) <= _pinned(tier), f"tests/tiers.py TOOLS[{tier!r}] names tools not pinned in that tier"
