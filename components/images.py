@@ -56,6 +56,7 @@ def resolve_images(edition: str, overrides: Mapping[str, str] | None = None) -> 
     images.update(overrides or {})
     return images
 
+
 TEMPLATE_IMAGES: dict[str, str] = {
     "watchdog": "ghcr.io/openfaas/of-watchdog:0.11.5",
     "python": "python:3.12-slim-bookworm",

@@ -6,6 +6,13 @@ One function gets a load step while a second stays idle. The busy one must reach
 stay within [min, max], not move while the load is steady (repeated notifications are no-ops), come
 back to min only after the load stops and its stabilization window has passed; the idle one is never
 touched. Every process is stopped by PID, also when an assertion fails.
+
+This test has timed assertions, as an explicit exception to the rule that tests have none: the
+stabilization window is a duration, so when the first step down may come is the behaviour under test. The
+bounds are derived from the scaler's own deadlines (its Prometheus and provider timeouts, its reconcile
+interval) plus a stated scheduling slack (SCHEDULING_S), not tuned to a machine; the waits for the climb and
+the return to min are deadlines for giving up, not measurements. How fast the loop reacts is measured in
+benchmarks/reaction.py, not here.
 """
 
 from __future__ import annotations
@@ -39,7 +46,6 @@ SCHEDULING_S = 1.0
 
 BUSY = LoopFunction("busy", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
 IDLE = LoopFunction("idle", CAPACITY_RPS, min=1, max=5, down_window=f"{DOWN_WINDOW_S:g}s")
-
 
 
 def _gone(pid: int) -> bool:
