@@ -7,6 +7,7 @@ instead of skipping them (see `require`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ TOOLS = {
     "cluster": ("kube-apiserver", "etcd", "kwok"),
 }
 """The tools a tier runs, named with their version and origin under the tier when it ran."""
+LOOP_OVERRIDES = {"prometheus": "PROMETHEUS_BIN", "alertmanager": "ALERTMANAGER_BIN"}
+"""Environment variables that point the monitoring tier's scaling loop (tests/loop) at other binaries,
+outside CI only: CI runs the deployed versions. The report names them when they are set."""
 
 
 REQUIRED_FAILURE = re.compile(r"the (\w+) tier is required in CI, but (.*)", re.S)
@@ -115,6 +119,9 @@ class TierReport:
                 for name in TOOLS.get(tier, ()):
                     located = locate(name)
                     write(f"{'':<11}   uses {located.describe() if located else name + ': not found'}")
+                    override = LOOP_OVERRIDES.get(name) if tier == "monitoring" and not in_ci() else None
+                    if override and os.environ.get(override):
+                        write(f"{'':<11}     but the scaling loop ran ${override} ({os.environ[override]})")
             for reason, count in (result.required_failures.most_common() if result else []):
                 write(f"{'':<11}   FAILED (required in CI): {reason} x{count}")
             for reason, count in (result.skip_reasons.most_common() if result else []):

@@ -49,13 +49,14 @@ from faasplane.components.config import PlatformConfig, duration_seconds, parse_
 from faasplane.components.platform import monitoring_config as mc
 from faasplane.components.render import read_stack_config, render_stack
 from faasplane.scaler import labels as scale_labels
-from scripts.tools import Located, locate, missing_message
+from scripts.tools import Located, in_ci, locate, missing_message
+from tests import tiers
 from tests.doubles.faas_provider import DoubleFunction
 from tests.doubles.processes import ManagedProcess, free_port, managed, scaler_process, wait_http
 
 STACK = "dev"
-BINARY_OVERRIDES = {"prometheus": "PROMETHEUS_BIN", "alertmanager": "ALERTMANAGER_BIN"}
-"""Environment variables that point the loop at other Prometheus/Alertmanager binaries."""
+BINARY_OVERRIDES = tiers.LOOP_OVERRIDES
+"""Environment variables that point the loop at other Prometheus/Alertmanager binaries (outside CI)."""
 
 
 class MissingTools(Exception):
@@ -63,11 +64,14 @@ class MissingTools(Exception):
 
 
 def monitoring_binaries(*, allow_system: bool | None = None) -> dict[str, Located]:
-    """The Prometheus and Alertmanager the loop runs: $PROMETHEUS_BIN/$ALERTMANAGER_BIN, else the deployed
-    versions built by make tools, else (outside CI) the system's standing in."""
+    """The Prometheus and Alertmanager the loop runs: outside CI $PROMETHEUS_BIN/$ALERTMANAGER_BIN, else the
+    deployed versions built by make tools, else (outside CI) the system's standing in. CI runs the deployed
+    versions only, as the tier report says: an override set there is refused, not quietly ignored."""
     found: dict[str, Located] = {}
     missing = []
     for name, variable in BINARY_OVERRIDES.items():
+        if os.environ.get(variable) and in_ci():
+            raise MissingTools(f"${variable} is set, but CI runs the deployed {name} built by make tools: unset it")
         if os.environ.get(variable):
             found[name] = Located(name, Path(os.environ[variable]), f"${variable}")
         elif located := locate(name, allow_system=allow_system):
@@ -77,6 +81,8 @@ def monitoring_binaries(*, allow_system: bool | None = None) -> dict[str, Locate
     if missing:
         raise MissingTools(missing_message(missing))
     return found
+
+
 LATENCY_S = DoubleFunction("latency").latency
 """Seconds per request in the double's in-flight model."""
 
