@@ -1,27 +1,30 @@
 """The cluster tier: the program under the real Pulumi engine against a real API server on loopback.
 
-Each stack gets a control plane of its own (`scripts.cluster`, 8 s to start), stopped and removed at the end.
+Each stack gets a control plane of its own (`scripts.cluster`), stopped and removed by the fixture that
+started it: `running_cluster` for one fixture's lifetime, `new_cluster` for a module's, so no more than a
+module's clusters run at once on the machine.
 The API server admits every object with server-side validation, RBAC and Pod Security Admission; kwok plays
 the kubelet, so Deployments become Available without containers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from faasplane.components.render.mock_engine import Rendered
 from scripts import tools
 from scripts.cluster import Cluster
 from scripts.engine import EngineStack
 from tests import tiers
 
-CLUSTER_TOOLS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok")
+CLUSTER_TOOLS = (*tiers.TOOLS["cluster"], "kube-controller-manager", "kube-scheduler", "kubectl")
+"""Everything `Cluster.up` starts or calls: the tools the tier report names, and the rest."""
 
 
 def missing() -> list[str]:
@@ -29,21 +32,29 @@ def missing() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def new_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Cluster]]:
+def cluster_tools() -> None:
     absent = missing()
-    tiers.require(not absent, "cluster", tools.missing_message(absent).replace("make tools", "make tools TIERS=cluster"))
-    started: list[Cluster] = []
+    tiers.require(not absent, "cluster", f"{', '.join(absent)} not built here: run `make tools TIERS=cluster` "
+                                         f"(builds the deployed versions into {tools.home()})")
 
-    def start(name: str) -> Cluster:
-        cluster = Cluster(tmp_path_factory.mktemp(f"cluster-{name}"))
-        seconds = cluster.up()
-        print(f"\ncluster {name}: up in {seconds:.1f}s")
-        started.append(cluster)
-        return cluster
 
-    yield start
-    for cluster in started:
+@contextlib.contextmanager
+def running_cluster(factory: pytest.TempPathFactory, name: str) -> Iterator[Cluster]:
+    """A control plane, stopped and its directory removed on exit (`up` stops what it started if it fails)."""
+    cluster = Cluster(factory.mktemp(f"cluster-{name}"))
+    seconds = cluster.up()
+    print(f"\ncluster {name}: up in {seconds:.1f}s")
+    try:
+        yield cluster
+    finally:
         cluster.down()
+
+
+@pytest.fixture(scope="module")
+def new_cluster(cluster_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Cluster]]:
+    """Start a control plane with `new_cluster(name)`; every one is stopped when the module's tests are done."""
+    with contextlib.ExitStack() as stack:
+        yield lambda name: stack.enter_context(running_cluster(tmp_path_factory, name))
 
 
 def kubectl_json(cluster: Cluster, *args: str) -> Any:
@@ -54,62 +65,45 @@ def deployments(cluster: Cluster) -> list[dict[str, Any]]:
     return kubectl_json(cluster, "get", "deployments", "--all-namespaces")["items"]
 
 
+def rendered_replicas(rendered: Rendered, namespace: str) -> int:
+    """The pods the render's Deployments in `namespace` ask for."""
+    return sum(obj["spec"]["replicas"] for obj in rendered.kubernetes_objects()
+               if obj["kind"] == "Deployment" and obj["metadata"]["namespace"] == namespace)
+
+
+def rendered_deployments(rendered: Rendered) -> set[tuple[str, str]]:
+    return {(obj["metadata"]["namespace"], obj["metadata"]["name"]) for obj in rendered.kubernetes_objects()
+            if obj["kind"] == "Deployment"}
+
+
 def timed_up(engine: EngineStack, *args: str) -> float:
     started = time.monotonic()
     engine.pulumi("up", "--yes", "--skip-preview", *args)
     return time.monotonic() - started
 
 
-class IngressStatus(threading.Thread):
-    """Plays the ingress controller: gives every Ingress an address (the provider awaits one)."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(daemon=True)
-        self.cluster = cluster
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            result = self.cluster.kubectl("get", "ingress", "--all-namespaces", "-o", "json", check=False)
-            for item in json.loads(result.stdout or '{"items": []}').get("items", []):
-                if not (item.get("status") or {}).get("loadBalancer", {}).get("ingress"):
-                    self.cluster.kubectl(
-                        "patch", "ingress", item["metadata"]["name"], "-n", item["metadata"]["namespace"],
-                        "--subresource=status", "--type=merge",
-                        "-p", '{"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}}', check=False,
-                    )
-            self.stop.wait(0.5)
+def rendered_claims(rendered: Rendered) -> dict[str, str]:
+    """The render's PersistentVolumeClaims: name -> requested size."""
+    return {obj["metadata"]["name"]: obj["spec"]["resources"]["requests"]["storage"]
+            for obj in rendered.kubernetes_objects() if obj["kind"] == "PersistentVolumeClaim"}
 
 
-def prod_prerequisites(cluster: Cluster, claims: dict[str, str]) -> None:
-    """What prod expects of its cluster: a default StorageClass whose volumes exist (static, bound at once)
-    and the IngressClass it names."""
+def prod_prerequisites(cluster: Cluster, rendered: Rendered) -> None:
+    """What prod expects of its cluster: a default StorageClass with a volume for each of its claims (static,
+    bound at once) and the IngressClasses its Ingresses name."""
+    classes = {obj["spec"]["ingressClassName"] for obj in rendered.kubernetes_objects()
+               if obj["kind"] == "Ingress" and obj["spec"].get("ingressClassName")}
     documents: list[dict[str, Any]] = [
         {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
          "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
          "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate"},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
-         "spec": {"controller": "k8s.io/ingress-nginx"}},
+        *({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": name},
+           "spec": {"controller": "k8s.io/ingress-nginx"}} for name in sorted(classes)),
     ]
-    for name, size in claims.items():
+    for name, size in rendered_claims(rendered).items():
         documents.append({
             "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"volume-{name}"},
             "spec": {"capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
                      "persistentVolumeReclaimPolicy": "Retain", "hostPath": {"path": f"/tmp/faasplane-volume-{name}"}},
         })
     cluster.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}))
-
-
-def engine_on(cluster: Cluster, stack: str, new_engine: Callable[..., EngineStack]) -> EngineStack:
-    return new_engine(stack, kubeconfig=cluster.kubeconfig)
-
-
-def path_of(engine: EngineStack) -> Path:
-    return engine.directory
-
-
-def free_port_closed() -> int:
-    """A loopback port nothing listens on."""
-    from scripts.cluster import free_port
-
-    return free_port()

@@ -1,13 +1,15 @@
 """Pod Security Admission and RBAC, as the real API server enforces them on the deployed dev platform; and an
-application team's function, whose replicas the scaler set, surviving a `pulumi up` that rolls it."""
+application team's function, whose replicas the scaler set, surviving a `pulumi up` that rolls it.
+
+The platform renames its functions namespace, so the app team's function can only land there through the
+StackReference. The app-team tests run in file order: the last one destroys the app team's stack."""
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,14 +18,24 @@ import pytest
 
 from faasplane.components import names
 from faasplane.components.platform.gateway import PROVIDER_RULES
+from faasplane.components.render import render_stack
+from faasplane.components.render.mock_engine import Rendered
 from scripts.cluster import Cluster
-from scripts.engine import ROOT, EngineStack, Workspace
-from tests.cluster.conftest import kubectl_json, timed_up
+from scripts.engine import EngineStack, Workspace
+from tests.cluster.conftest import kubectl_json, rendered_replicas, timed_up
+from tests.engine.fixtures import ECHO_IMAGE, FaasplaneWheel, app_team_workspace
 
 pytestmark = pytest.mark.cluster
 
 CONTROL = names.CONTROL_PLANE_NAMESPACE
-FUNCTIONS = names.FUNCTIONS_NAMESPACE
+FUNCTIONS = "team-functions"
+"""The platform's functions namespace, renamed from names.FUNCTIONS_NAMESPACE."""
+OVERRIDES = {f"{names.PROJECT}:namespaces": {"functions": FUNCTIONS}}
+
+
+@functools.cache
+def rendered() -> Rendered:
+    return render_stack("dev", OVERRIDES)
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
@@ -34,7 +46,7 @@ POD: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def dev(new_cluster: Callable[[str], Cluster], new_engine: Callable[..., EngineStack]) -> tuple[Cluster, EngineStack]:
     cluster = new_cluster("access")
-    engine = new_engine("dev", kubeconfig=cluster.kubeconfig)
+    engine = new_engine("dev", kubeconfig=cluster.kubeconfig, overrides=OVERRIDES)
     timed_up(engine)
     return cluster, engine
 
@@ -73,12 +85,14 @@ def host_path() -> dict[str, Any]:
 # --- Pod Security Admission ------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(600)  # the first to request `dev`: a control plane and a `pulumi up`
 def test_the_control_plane_namespace_enforces_restricted_and_admits_the_platform(dev: tuple[Cluster, EngineStack]):
     cluster, _ = dev
     labels = kubectl_json(cluster, "get", "namespace", CONTROL)["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels[names.POD_SECURITY_ENFORCE] == "restricted"
     pods = kubectl_json(cluster, "get", "pods", "-n", CONTROL)["items"]
-    assert len(pods) == 6 and all(pod["status"]["phase"] == "Running" for pod in pods), "all admitted"
+    assert len(pods) == rendered_replicas(rendered(), CONTROL), "every pod of the rendered Deployments admitted"
+    assert all(pod["status"]["phase"] == "Running" for pod in pods)
     for pod, reason in ((privileged(), 'privileged (container "probe" must not set securityContext.privileged=true)'),
                         (host_path(), 'restricted volume types (volume "host" uses restricted volume type "hostPath")')):
         result = admit(cluster, CONTROL, pod)
@@ -90,8 +104,8 @@ def test_the_control_plane_namespace_enforces_restricted_and_admits_the_platform
 def test_the_functions_namespace_enforces_baseline_and_warns_about_restricted(dev: tuple[Cluster, EngineStack]):
     cluster, _ = dev
     labels = kubectl_json(cluster, "get", "namespace", FUNCTIONS)["metadata"]["labels"]
-    assert (labels["pod-security.kubernetes.io/enforce"], labels["pod-security.kubernetes.io/warn"],
-            labels["pod-security.kubernetes.io/audit"]) == ("baseline", "restricted", "restricted")
+    assert (labels[names.POD_SECURITY_ENFORCE], labels[names.POD_SECURITY_WARN],
+            labels[names.POD_SECURITY_AUDIT]) == ("baseline", "restricted", "restricted")
     for pod, reason in ((privileged(), "privileged"), (host_path(), 'hostPath volumes (volume "host")')):
         result = admit(cluster, FUNCTIONS, pod)
         assert result.returncode != 0 and 'violates PodSecurity "baseline:latest"' in result.stderr, result.stderr
@@ -100,7 +114,8 @@ def test_the_functions_namespace_enforces_baseline_and_warns_about_restricted(de
     assert plain.returncode == 0, "what faas-netes creates for a faas-cli function is admitted"
     assert 'would violate PodSecurity "restricted:latest"' in plain.stderr, "with a warning"
     functions = kubectl_json(cluster, "get", "pods", "-n", FUNCTIONS)["items"]
-    assert len(functions) == 2 and all(pod["status"]["phase"] == "Running" for pod in functions)
+    assert len(functions) == rendered_replicas(rendered(), FUNCTIONS)
+    assert all(pod["status"]["phase"] == "Running" for pod in functions)
 
 
 # --- RBAC ---------------------------------------------------------------------------------------
@@ -145,10 +160,14 @@ def test_prometheus_lists_pods_only_where_it_scrapes_and_the_rest_have_no_rights
     assert granted(cluster, names.PROMETHEUS, CONTROL, ["pods"]) == {"pods": {"get", "list", "watch"}}
     for namespace in (FUNCTIONS, "default"):
         assert granted(cluster, names.PROMETHEUS, namespace, ["pods"]) == {"pods": set()}, namespace
-    accounts = {pod["spec"].get("serviceAccountName", "default"): pod["spec"].get("automountServiceAccountToken")
-                for pod in kubectl_json(cluster, "get", "pods", "-n", CONTROL)["items"]
-                if pod["metadata"]["labels"]["app.kubernetes.io/name"] in (names.SCALER, names.ALERTMANAGER)}
-    assert accounts == {"default": False}, "the scaler and Alertmanager run without a token"
+    tokenless = (names.SCALER, names.ALERTMANAGER)
+    pods = [(pod["metadata"]["labels"][names.APP_LABEL], pod["spec"].get("serviceAccountName", "default"),
+             pod["spec"].get("automountServiceAccountToken"))
+            for pod in kubectl_json(cluster, "get", "pods", "-n", CONTROL)["items"]
+            if pod["metadata"]["labels"][names.APP_LABEL] in tokenless]
+    assert sorted(app for app, _, _ in pods) == sorted(tokenless)
+    for app, account, automount in pods:
+        assert (account, automount) == ("default", False), f"{app} runs as the default account without a token"
     resources = ["pods", "deployments.apps", "secrets", "configmaps", "services"]
     for namespace in (CONTROL, FUNCTIONS):
         assert granted(cluster, "default", namespace, resources) == {resource: set() for resource in resources}
@@ -158,35 +177,27 @@ def test_prometheus_lists_pods_only_where_it_scrapes_and_the_rest_have_no_rights
 
 
 @pytest.fixture(scope="module")
-def app_team(dev: tuple[Cluster, EngineStack], engine_home: Path, tmp_path_factory: pytest.TempPathFactory,
-             ) -> Workspace:
-    """examples/app-team with faasplane installed as a wheel, on the platform's backend, deploying to the cluster."""
+def app_team(dev: tuple[Cluster, EngineStack], engine_home: Path, faasplane_wheel: FaasplaneWheel,
+             tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """examples/app-team with the session's faasplane wheel, on the platform's backend, deployed to the cluster."""
     cluster, platform = dev
-    directory = tmp_path_factory.mktemp("app-team")
-    project = directory / "project"
-    shutil.copytree(ROOT / "examples" / "app-team", project,
-                    ignore=shutil.ignore_patterns(".venv", "build", "Pulumi.*.yaml", "uv.lock"))
-    exported = subprocess.run(["uv", "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes",
-                               "--quiet"], cwd=ROOT, capture_output=True, text=True, check=True)
-    (directory / "constraints.txt").write_text(exported.stdout)
-    subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(project / ".venv")], check=True)
-    subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(project / ".venv" / "bin" / "python"),
-                    "--constraint", str(directory / "constraints.txt"), str(ROOT)], check=True, timeout=900)
-    workspace = Workspace("dev", directory, home=engine_home, project=project, state=platform.state_dir,
-                          passphrase=platform.passphrase_file)
-    workspace.prepare()
+    workspace = app_team_workspace(tmp_path_factory.mktemp("app-team"), faasplane_wheel, platform, engine_home)
     workspace.pulumi("config", "set", "kubernetes:kubeconfig", str(cluster.kubeconfig))
-    workspace.pulumi("config", "set", "echoImage", "localhost:5001/echo@sha256:" + "e" * 64)
+    workspace.pulumi("config", "set", "echoImage", ECHO_IMAGE)
     workspace.pulumi("up", "--yes", "--skip-preview")
     return workspace
 
 
+@pytest.mark.timeout(900)  # the first to request `app_team`: the wheel, its install and the app team's up
 def test_an_app_team_deploys_onto_the_cluster_through_a_stack_reference(
     dev: tuple[Cluster, EngineStack], app_team: Workspace,
 ) -> None:
     cluster, _ = dev
     echo = kubectl_json(cluster, "get", "deployment", "echo", "-n", FUNCTIONS)
-    assert echo["status"]["availableReplicas"] == 1
+    assert echo["status"]["availableReplicas"] == echo["spec"]["replicas"] >= 1
+    assert echo["spec"]["template"]["spec"]["containers"][0]["image"] == ECHO_IMAGE
+    elsewhere = cluster.kubectl("get", "deployment", "echo", "-n", names.FUNCTIONS_NAMESPACE, check=False)
+    assert elsewhere.returncode != 0, "nothing in the default functions namespace"
 
 
 def test_the_replicas_the_scaler_set_survive_an_up_that_rolls_the_function(
