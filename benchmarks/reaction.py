@@ -1,16 +1,17 @@
 """Reaction benchmark: a load step from 1x to 8x one replica's capacity, through the whole loop.
 
-    python -m benchmarks.reaction [--json FILE]
+    python -m benchmarks.reaction [--repeat N] [--monitoring deployed|system|both] [--json FILE]
 
 Runs the loopback harness of tests/loop (the double's gateway metrics, the real Prometheus and
 Alertmanager with the dev stack's rendered config and shortened intervals, `python -m faasplane.scaler`) twice
 in one run, once with SCALER_POLICY=openfaas and once with proportional, each on fresh processes; and that
 for the deployed Prometheus/Alertmanager versions (make tools) and the system's (Debian's) side by side,
-where both are there (`--monitoring`). For
-each it reports the seconds from the step to the needed replica count, the replica-seconds of
-under-provisioning, the number of scale calls, and the configured pipeline bound (scrape + evaluation
-+ for + group_wait). Target: proportional reaches the need at least 4x sooner than openfaas, and
-within 2x the pipeline bound.
+where both are there (`--monitoring`; a set that is not there is named in the output and the JSON, with
+why). Each policy runs `--repeat` times (the policies alternate, so drift on a shared machine hits both
+alike). For each it reports the median of the seconds from the step to the needed replica count, of the
+replica-seconds of under-provisioning and of the number of scale calls (every sample is in the JSON), and the
+configured pipeline bound (scrape + evaluation + for + group_wait). Target: proportional reaches the need at
+least 4x sooner than openfaas, and within 2x the pipeline bound, judged on the medians.
 
 Function: one replica serves CAPACITY rps (labels type=capacity, target = in-flight of one replica at
 full capacity, target-proportion 1); max 10 so that 8x needs 8 <= max, factor 10 (the CE default,
@@ -22,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -122,17 +126,43 @@ def run_policy(policy: str, binaries: dict[str, Located], log_dir: Path | None =
     }
 
 
-def measure(binaries: dict[str, Located], log_dir: Path | None, extra_env: dict[str, str]) -> dict[str, Any]:
-    """Both policies on fresh processes with these Prometheus and Alertmanager binaries."""
-    results = {policy: run_policy(policy, binaries, log_dir, extra_env) for policy in POLICIES}
-    bound = results["proportional"].pop("_bound")
-    config = results["proportional"].pop("_config")
-    results["openfaas"].pop("_bound")
-    results["openfaas"].pop("_config")
+MEDIAN_FIELDS = ("time_to_target_s", "underprovisioned_replica_s", "scale_calls", "first_scale_s",
+                 "overprovisioned_replica_s")
+"""The fields reported as the median of the samples (a run that never got there counts as the slowest)."""
+
+
+def median_of(values: list[float | None]) -> float | None:
+    """The median, with None (never reached) as infinitely late; None when that is the median."""
+    middle = statistics.median(math.inf if value is None else value for value in values)
+    return None if math.isinf(middle) else round(middle, 2)
+
+
+def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """One policy's row: the medians of its samples, and every sample."""
+    return {**{field: median_of([sample[field] for sample in samples]) for field in MEDIAN_FIELDS},
+            "samples": samples}
+
+
+def measure(binaries: dict[str, Located], log_dir: Path | None, extra_env: dict[str, str],
+            repeat: int = 1) -> dict[str, Any]:
+    """Both policies, `repeat` times each (alternating), on fresh processes with these binaries."""
+    samples: dict[str, list[dict[str, Any]]] = {policy: [] for policy in POLICIES}
+    for index in range(repeat):
+        for policy in POLICIES:
+            run_dir = None if log_dir is None else log_dir / f"run-{index + 1}"
+            samples[policy].append(run_policy(policy, binaries, run_dir, extra_env))
+            print(f"  {policy} run {index + 1}/{repeat}: to need {samples[policy][-1]['time_to_target_s']}s",
+                  flush=True)
+    bound = samples["proportional"][0]["_bound"]
+    config = samples["proportional"][0]["_config"]
+    for sample in (sample for runs in samples.values() for sample in runs):
+        sample.pop("_bound")
+        sample.pop("_config")
+    results = {policy: summarise(runs) for policy, runs in samples.items()}
     slow, fast = results["openfaas"]["time_to_target_s"], results["proportional"]["time_to_target_s"]
     speedup = None if not slow or not fast else round(slow / fast, 2)
     notes = []
-    if len(results["proportional"]["timeline"]) > 2:
+    if any(len(sample["timeline"]) > 2 for sample in samples["proportional"]):
         notes.append(
             "proportional needed several decisions to reach the need: the scaler limits a scale-up to "
             "max(SCALER_UP_FACTOR x base, base + SCALER_UP_ADDEND) per SCALER_UP_PERIOD (max(10 x base, "
@@ -143,6 +173,7 @@ def measure(binaries: dict[str, Located], log_dir: Path | None, extra_env: dict[
         "monitoring": {name: {"version": located.version, "origin": located.origin, "path": str(located.path)}
                        for name, located in binaries.items()},
         "pipeline_bound_s": bound,
+        "repeat": repeat,
         "openfaas": results["openfaas"],
         "proportional": results["proportional"],
         "target": {
@@ -157,18 +188,30 @@ def measure(binaries: dict[str, Located], log_dir: Path | None, extra_env: dict[
     }
 
 
-def monitoring_sets(which: str) -> dict[str, dict[str, Located]]:
-    """The Prometheus/Alertmanager pairs to compare: the deployed versions (make tools) and the system's."""
+MONITORING = ("prometheus", "alertmanager")
+
+
+def monitoring_sets(which: str) -> tuple[dict[str, dict[str, Located]], dict[str, str]]:
+    """The Prometheus/Alertmanager pairs to compare: the deployed versions (make tools) and the system's;
+    and, for each asked for but not there, why."""
     sets: dict[str, dict[str, Located]] = {}
+    skipped: dict[str, str] = {}
     if which in ("deployed", "both"):
-        built = {name: locate(name, allow_system=False) for name in ("prometheus", "alertmanager")}
-        if all(located is not None and located.origin == BUILT for located in built.values()):
+        built = {name: locate(name, allow_system=False) for name in MONITORING}
+        absent = [name for name, located in built.items() if located is None or located.origin != BUILT]
+        if absent:
+            skipped["deployed"] = missing_message(absent)
+        else:
             sets["deployed"] = built  # type: ignore[assignment]
     if which in ("system", "both"):
-        system = {name: _system(name) for name in ("prometheus", "alertmanager")}
-        if all(system.values()):
+        system = {name: _system(name) for name in MONITORING}
+        absent = [name for name, located in system.items() if located is None]
+        if absent:
+            skipped["system"] = (f"{', '.join(absent)} not on PATH outside {tools_bin()} (Debian: the packages "
+                                 "prometheus and prometheus-alertmanager)")
+        else:
             sets["system"] = system  # type: ignore[assignment]
-    return sets
+    return sets, skipped
 
 
 def _system(name: str) -> Located | None:
@@ -186,19 +229,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--monitoring", choices=["deployed", "system", "both"], default="both",
                         help="which Prometheus/Alertmanager to run: the deployed versions built by make tools, "
                              "the system's (Debian's), or both side by side (default; what is there)")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="runs of each policy per monitoring set; the table shows medians (default 3)")
     parser.add_argument("--scaler-env", action="append", default=[], metavar="SCALER_X=VALUE",
                         help="an extra scaler setting for both runs (e.g. a knob under evaluation)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     extra_env: dict[str, str] = {}
     for item in args.scaler_env:
         key, sep, value = item.partition("=")
         if not sep or not key.startswith("SCALER_") or key in ("SCALER_POLICY", "SCALER_MAX_REPLICAS_CAP"):
             parser.error(f"--scaler-env {item!r}: expected SCALER_X=VALUE (not the policy or the cap)")
         extra_env[key] = value
-    sets = monitoring_sets(args.monitoring)
+    sets, skipped = monitoring_sets(args.monitoring)
+    for label, reason in skipped.items():
+        print(f"== {label}: not measured: {reason}", flush=True)
     if not sets:
-        print(f"error: the reaction benchmark needs Prometheus and Alertmanager: "
-              f"{missing_message(['prometheus', 'alertmanager'])}", file=sys.stderr)
+        print("error: the reaction benchmark needs Prometheus and Alertmanager", file=sys.stderr)
         return 2
 
     runs: dict[str, dict[str, Any]] = {}
@@ -206,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         versions = ", ".join(located.describe() for located in binaries.values())
         print(f"== {label}: {versions}", flush=True)
         log_dir = None if args.logs is None else args.logs / label
-        runs[label] = measure(binaries, log_dir, extra_env)
+        runs[label] = measure(binaries, log_dir, extra_env, args.repeat)
     config = next(iter(runs.values())).pop("_config")
     for run in runs.values():
         run.pop("_config", None)
@@ -215,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     bound = next(iter(runs.values()))["pipeline_bound_s"]
     report: dict[str, Any] = {
         "runs": runs,
+        "not_measured": skipped,
+        "machine": {"cpu_count": os.cpu_count(), "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "setup": {
             "load_rps_before": CAPACITY_RPS,
             "load_rps_after": STEP * CAPACITY_RPS,
@@ -252,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len("monitoring"), *map(len, labels.values())) + 2
     header = (f"{'monitoring':<{width}}{'policy':<13}{'to need (s)':>12}{'first call (s)':>16}{'under (rep-s)':>15}"
               f"{'over (rep-s)':>14}{'calls':>7}")
+    print(f"medians of {args.repeat} run(s) of each policy")
     print(header)
     print("-" * len(header))
     for label, run in runs.items():
@@ -261,13 +312,15 @@ def main(argv: list[str] | None = None) -> int:
             to_need = "never" if row["time_to_target_s"] is None else f"{row['time_to_target_s']:.1f}"
             first = "-" if row["first_scale_s"] is None else f"{row['first_scale_s']:.1f}"
             print(f"{versions:<{width}}{policy:<13}{to_need:>12}{first:>16}{row['underprovisioned_replica_s']:>15.1f}"
-                  f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7}")
+                  f"{row['overprovisioned_replica_s']:>14.1f}{row['scale_calls']:>7g}")
     for label, run in runs.items():
         target = run["target"]
         fast = run["proportional"]["time_to_target_s"]
         print(f"{label}: speedup {target['speedup']}x (target >= {SPEEDUP_TARGET:g}x: "
               f"{'met' if target['speedup_met'] else 'NOT met'}); proportional {fast}s vs 2 x bound = "
               f"{BOUND_FACTOR_TARGET * bound:g}s ({'met' if target['proportional_within_bound_met'] else 'NOT met'})")
+    for label in skipped:
+        print(f"{label}: not measured (see above), so there is no side-by-side comparison with it")
         for note in target["notes"]:
             print(f"note: {note}")
 
