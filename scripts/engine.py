@@ -131,7 +131,8 @@ class Workspace:
         return self.directory / "env"
 
     def environment(self) -> dict[str, str]:
-        """What every pulumi command of this stack runs with (also written to the env file)."""
+        """What every pulumi command of this stack runs with (also written to the env file, with
+        FAASPLANE_ENGINE_DIR, the project directory, for a user who sources it)."""
         return {
             "PATH": f"{tools.bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
             "PULUMI_HOME": str(self.home),
@@ -139,7 +140,6 @@ class Workspace:
             "PULUMI_CONFIG_PASSPHRASE_FILE": str(self.passphrase_file),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "FAASPLANE_ENGINE_DIR": str(self.project_dir),
         }
 
     def pulumi(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = COMMAND_TIMEOUT,
@@ -234,7 +234,7 @@ class Workspace:
     def write_env_file(self) -> None:
         lines = [f"# Source this file to run pulumi on the stack {self.stack!r}:",
                  f"#   . {self.env_file} && cd \"$FAASPLANE_ENGINE_DIR\" && pulumi preview --stack {self.stack}"]
-        for key, value in self.environment().items():
+        for key, value in {**self.environment(), "FAASPLANE_ENGINE_DIR": str(self.project_dir)}.items():
             if key == "PATH":
                 lines.append(f"export PATH={shlex.quote(str(tools.bin_dir()))}:\"$PATH\"")
             else:

@@ -35,6 +35,13 @@ def test_overrides_are_merged_into_the_stack_config_key_by_key(monkeypatch: pyte
                                                  "extra": "x"}, "the overrides merge into the prebuilt images too"
 
 
+def test_the_project_directory_is_exported_by_the_env_file_only(tmp_path: Path) -> None:
+    workspace = Workspace("dev", tmp_path, project=tmp_path / "project")
+    assert "FAASPLANE_ENGINE_DIR" not in workspace.environment()  # pulumi and its plugins have no use for it
+    workspace.write_env_file()
+    assert f"export FAASPLANE_ENGINE_DIR={tmp_path / 'project'}\n" in workspace.env_file.read_text()
+
+
 def test_missing_tools_are_reported_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(engine_script.tools, "find", lambda name: None)
     rendered: list[str] = []
