@@ -71,7 +71,8 @@ def readable_dir() -> Iterator[Path]:
 
 
 def build(name: str, lang: str, handler: Path, destination: Path) -> tuple[list[str], Path]:
-    """Render the build context and build it as the Dockerfile does; (the fprocess command, its directory)."""
+    """Render the build context and run the Dockerfile's test and build steps on it (with the differences the
+    module docstring lists); (the fprocess command, its directory)."""
     context = render_build_context(name, template(lang), handler, destination)
     context.chmod(0o755)
     for path in context.rglob("*"):
