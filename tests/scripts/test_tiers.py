@@ -67,3 +67,17 @@ def test_outside_ci_the_same_tier_is_skipped_with_its_reason(pytester: pytest.Py
     text = "\n".join(table(result))
     assert "engine      SKIPPED: 3 skipped" in text
     assert "skipped 3: pulumi not found: run `make tools`" in text
+
+
+def test_outside_ci_the_report_names_the_binary_the_loop_ran_instead(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("PROMETHEUS_BIN", "/opt/other/prometheus")
+    monkeypatch.delenv("ALERTMANAGER_BIN", raising=False)
+    pytester.makeconftest(CONFTEST.replace('"queue: queue")', '"queue: queue")\n    config.addinivalue_line('
+                                                              '"markers", "monitoring: monitoring")'))
+    pytester.makepyfile(test_tiers_example="import pytest\n\n@pytest.mark.monitoring\ndef test_loop():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    lines = table(result)
+    assert any(line.strip() == "but the scaling loop ran $PROMETHEUS_BIN (/opt/other/prometheus)" for line in lines)
+    assert not any("$ALERTMANAGER_BIN" in line for line in lines)
