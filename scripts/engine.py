@@ -53,7 +53,15 @@ PROVIDER_TARGET_KEYS = ("kubernetes:context", "kubernetes:kubeconfig", "kubernet
 ADMIN_PASSWORD_KEY = f"{names.PROJECT}:adminPassword"
 PLACEHOLDER_SECRET = "engine-placeholder-secret"  # noqa: S105 (stands in for a value encrypted with another passphrase)
 COMMAND_TIMEOUT = 1200
-REQUIRED_TOOLS = ("pulumi",)
+REQUIRED_TOOLS = ("pulumi", "pulumi-language-python")
+"""Linked into the tools' bin/ by `make tools`; the provider plugins are found by their pins."""
+
+
+def missing_tools() -> list[str]:
+    """What `make tools` has not built of what the engine runs: the CLI, the language host, the providers."""
+    missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
+    return missing + [f"the {tool.plugin} provider {tool.release}" for tool in load_pins()
+                      if tool.plugin and built_binary(tool, f"pulumi-resource-{tool.plugin}") is None]
 
 
 class EngineError(Exception):
@@ -180,10 +188,8 @@ class Workspace:
 
     @staticmethod
     def check_tools() -> None:
-        """The CLI and every pinned provider plugin are built (`make tools`)."""
-        missing = [tool for tool in REQUIRED_TOOLS if tools.find(tool) is None]
-        missing += [f"the {tool.plugin} provider {tool.release}" for tool in load_pins()
-                    if tool.plugin and built_binary(tool, f"pulumi-resource-{tool.plugin}") is None]
+        """The CLI, its language host and every pinned provider plugin are built (`make tools`)."""
+        missing = missing_tools()
         if missing:
             raise NotSetUp(f"{', '.join(missing)} not built: run `make tools` (builds into {tools.home()})")
 

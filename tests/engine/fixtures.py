@@ -16,26 +16,15 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from scripts import tools
-from scripts.engine import ROOT, EngineStack, Workspace
-from scripts.tools.build import built_binary
-from scripts.tools.pins import load as load_pins
+from scripts.engine import ROOT, EngineStack, Workspace, missing_tools
 from tests.tiers import require
-
-
-def missing_tools() -> list[str]:
-    """What `make tools` has not built of the engine tier."""
-    missing = [] if tools.find("pulumi") else ["the Pulumi CLI"]
-    for tool in load_pins():
-        if tool.plugin and built_binary(tool, f"pulumi-resource-{tool.plugin}") is None:
-            missing.append(f"the {tool.plugin} provider {tool.release}")
-    return missing
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +48,7 @@ def new_engine(tmp_path_factory: pytest.TempPathFactory, engine_home: Path) -> C
 
 
 @pytest.fixture(scope="session")
-def deployed(new_engine: Callable[..., EngineStack]) -> Iterator[Callable[[str], EngineStack]]:
+def deployed(new_engine: Callable[..., EngineStack]) -> Callable[[str], EngineStack]:
     """dev and prod after `pulumi up`, shared by the read-only tests of the session."""
     stacks: dict[str, EngineStack] = {}
 
@@ -70,7 +59,7 @@ def deployed(new_engine: Callable[..., EngineStack]) -> Iterator[Callable[[str],
             stacks[stack] = engine
         return stacks[stack]
 
-    yield get
+    return get
 
 
 # --- the faasplane wheel and the application team's project ------------------------------------------

@@ -52,6 +52,13 @@ def test_missing_tools_are_reported_before_anything_is_written(tmp_path: Path, m
     assert not (tmp_path / "dev").exists() and not rendered
 
 
+def test_a_missing_language_host_is_named_even_when_the_cli_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pulumi-language-python the CLI would fail later, deep in `stack init`: say so up front."""
+    monkeypatch.setattr(engine_script.tools, "find", lambda name: None if name == "pulumi-language-python" else name)
+    with pytest.raises(NotSetUp, match=r"^pulumi-language-python.* not built: run `make tools`"):
+        EngineStack.check_tools()
+
+
 def test_a_command_that_times_out_goes_with_its_process_group(tmp_path: Path) -> None:
     workspace = Workspace("dev", tmp_path, project=tmp_path)
     pid_file = tmp_path / "child"
