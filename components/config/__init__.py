@@ -623,7 +623,6 @@ class PlatformConfig(_Model):
             )
         return self
 
-
     def _refuse_pro_settings(self) -> None:
         """Pro-only settings given with edition ce: CE has nothing that reads them, so they would be ignored."""
         given = []

@@ -36,6 +36,8 @@ OVERRIDES = {f"{names.PROJECT}:namespaces": {"functions": FUNCTIONS}}
 @functools.cache
 def rendered() -> Rendered:
     return render_stack("dev", OVERRIDES)
+
+
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
