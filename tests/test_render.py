@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from faasplane.components import names
-from faasplane.components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path
+from faasplane.components.render import RENDER_ADMIN_PASSWORD, ROOT, object_path, render_stack
 from faasplane.components.render.mock_engine import Rendered
 from tests.monitoring import tools
+from tests.objects import one
 from tests.validation import schema_errors
 
 
@@ -72,6 +73,14 @@ def test_outputs(rendered_stacks: dict[str, Rendered]) -> None:
     assert set(outputs["functions"]) == {"sum", "hello"}
     assert all("@sha256:" in ref for ref in outputs["functions"].values())
     assert rendered_stacks["prod"].outputs["externalGatewayUrl"] == "https://faas.example.com"
+
+
+def test_a_mapping_override_merges_into_the_stack_value_key_by_key() -> None:
+    rendered = render_stack("prod", {"faasplane:gateway": {"replicas": 3}})
+    assert one(rendered, "Deployment", names.GATEWAY)["spec"]["replicas"] == 3
+    assert one(rendered, "Ingress")["spec"]["tls"], "prod's TLS Ingress survives an override of another gateway key"
+    assert one(rendered, "Deployment", names.GATEWAY)["spec"]["template"]["spec"]["containers"][0]["resources"][
+        "limits"]["memory"] == "512Mi"
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:

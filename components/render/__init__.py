@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from faasplane.components import names
+from faasplane.components.config import deep_merge
 from faasplane.components.render.mock_engine import REDACTED, Rendered, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,9 +80,13 @@ def render_stack(
     stacks_dir: Path = STACKS_DIR,
     extra_secret_keys: list[str] | None = None,
 ) -> Rendered:
-    """Run `__main__.py` with the stack's config (plus overrides) under the mock engine."""
+    """Run `__main__.py` with the stack's config (plus overrides) under the mock engine.
+
+    An override that is a mapping is merged into the stack file's mapping of that key, key by key
+    (`{"faasplane:gateway": {"replicas": 3}}` keeps the stack's exposure); any other value replaces it.
+    """
     config, secret_keys = read_stack_config(stack, stacks_dir)
-    config.update(overrides or {})
+    config = deep_merge(config, overrides or {})
     secret_keys.extend(extra_secret_keys or [])
     if ADMIN_PASSWORD_KEY not in config:
         # The stack's own password is encrypted (or set on the user's machine only): the render needs one.
@@ -133,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=YAML",
-        help="override one config value, e.g. --set 'faasplane:prometheus={scrapeInterval: 1s}'",
+        help="override one config value, e.g. --set 'faasplane:prometheus={scrapeInterval: 1s}'; a mapping is "
+             "merged into the stack file's mapping key by key, any other value replaces it",
     )
     args = parser.parse_args(argv)
     from faasplane.components.errors import UserError

@@ -116,7 +116,8 @@ timeout is the scaler's default, set here so that tests can derive their slack f
 
 
 def stack_overrides(stack: str = STACK, overrides: Mapping[str, Mapping[str, Any]] = LOOP_OVERRIDES) -> dict:
-    """Each override merged into the stack file's own value of that key (render_stack replaces keys)."""
+    """Each override merged into the stack file's own value of that key, as render_stack merges it (stack_config
+    parses these, so the merge is done here once for both)."""
     raw, _ = read_stack_config(stack)
     merged: dict[str, Any] = {}
     for key, values in overrides.items():
