@@ -33,8 +33,9 @@ CE_IMAGES: dict[str, str] = {
 
 The Prometheus images carry their digests (tag kept for readers). The OpenFaaS and NATS images are pinned
 by tag only: their digests could not be resolved where this was written (no registry access). Production
-stacks pin them with `scripts/pin-images.py`, which resolves each tag on a machine with registry access and
-writes `faasplane:images` into the stack file; the `pinned-images` policy demands digests in prod."""
+stacks pin them with `uv run --frozen python scripts/pin-images.py`, which resolves each tag on a machine
+with registry access and writes `faasplane:images` into the stack file; the `pinned-images` policy demands
+digests in prod."""
 
 PRO_IMAGES: dict[str, str] = {
     "gateway": "ghcr.io/openfaasltd/gateway:0.5.20",

@@ -317,8 +317,9 @@ def format_table(violations: Sequence[Violation]) -> str:
 
 FIXES = {
     "pinned-images": (
-        "pin the images by digest, on a machine that reaches their registries: scripts/pin-images.py --stack STACK "
-        "prints the `pulumi config set --path faasplane:images.<key> <image>@sha256:<digest>` commands (it needs "
+        "pin the images by digest, on a machine that reaches their registries: "
+        "uv run --frozen python scripts/pin-images.py --stack STACK prints the "
+        "`pulumi config set --path faasplane:images.<key> <image>@sha256:<digest>` commands (it needs "
         "docker buildx or crane) and --apply runs them (it needs the Pulumi CLI); or set those keys yourself"
     ),
 }

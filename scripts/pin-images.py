@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Pin the platform's images by digest for a stack (run where the registries are reachable).
 
-    scripts/pin-images.py --stack prod            # print the `pulumi config set` commands
-    scripts/pin-images.py --stack prod --apply    # and run them
+    uv run --frozen python scripts/pin-images.py --stack prod            # print the `pulumi config set` commands
+    uv run --frozen python scripts/pin-images.py --stack prod --apply    # and run them
 
 Resolves every image of the stack that has no digest yet (`docker buildx imagetools inspect`, or `crane
 digest` where docker is absent) and sets `faasplane:images.<key>` to `<tag>@sha256:<digest>`, so the stack
 runs exactly the bytes that were reviewed. The `pinned-images` policy requires this in prod.
+
+It imports the `faasplane` package, so it runs in the project's environment (`uv run`); any other Python
+gets one line saying so instead of a traceback.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+USAGE = "uv run --frozen python scripts/pin-images.py --stack STACK [--apply]"
 
-from faasplane.components.images import resolve_images  # noqa: E402
-from faasplane.components.render import read_stack_config  # noqa: E402
+try:
+    from faasplane.components.images import resolve_images
+    from faasplane.components.render import read_stack_config
+except ModuleNotFoundError as exc:
+    # The repository root on sys.path would not help: the folders are the `faasplane` package only once installed.
+    raise SystemExit(f"scripts/pin-images.py: cannot import {exc.name} (this Python is not the project's "
+                     f"environment): run it with {USAGE}") from None
 
 
 def resolve_digest(reference: str) -> str:

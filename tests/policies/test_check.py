@@ -236,5 +236,5 @@ def test_prod_tag_pinned_images_say_how_to_pin_them(tmp_path: Path) -> None:
     assert result.returncode == check.EXIT_VIOLATIONS
     [hint] = [line for line in result.stdout.splitlines() if line.startswith("to fix ")]
     assert hint.startswith("to fix pinned-images: pin the images by digest")
-    assert "scripts/pin-images.py --stack STACK" in hint and "docker buildx or crane" in hint
+    assert "uv run --frozen python scripts/pin-images.py --stack STACK" in hint and "docker buildx or crane" in hint
     assert "--apply runs them (it needs the Pulumi CLI)" in hint

@@ -32,7 +32,7 @@ def test_dev_passes_every_mandatory_policy(rendered_stacks: dict[str, Rendered])
 @pytest.mark.xfail(
     strict=True,
     reason="prod pins the OpenFaaS gateway, faas-netes, queue-worker and NATS images by tag only (their digests "
-    "cannot be resolved without registry access: scripts/pin-images.py --stack prod --apply does it); "
+    "cannot be resolved without registry access: uv run --frozen python scripts/pin-images.py --stack prod --apply does it); "
     "policies/config/prod.json requires digests (pinned-images digestsOnly)",
 )
 def test_prod_passes_every_mandatory_policy(rendered_stacks: dict[str, Rendered]) -> None:
