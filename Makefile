@@ -29,8 +29,8 @@ down: ## destroy the dev stack, delete the kind cluster and its registry
 test: sync ## the whole test suite (the command CI runs)
 	$(UV) run --frozen pytest
 
-test-fast: sync ## the suite without the tiers that run real tools (Pulumi, Prometheus, Alertmanager, NATS, Kubernetes)
-	$(UV) run --frozen pytest -m "not (engine or monitoring or functions or queue or cluster)"
+test-fast: sync ## the unit tier: the suite without the tiers that run real tools (Pulumi, Prometheus, NATS, Kubernetes, kind...)
+	$(UV) run --frozen pytest -m "not (engine or monitoring or functions or queue or cluster or e2e_kind)"
 
 e2e: sync ## the whole make up -> load -> scale -> make down cycle on kind (docker, kind, pulumi needed)
 	FAASPLANE_E2E_KIND=1 $(UV) run --frozen pytest -m e2e_kind tests/e2e_kind -s
