@@ -5,7 +5,7 @@
 DIR is a directory written by `python -m faasplane.components.render` (`DIR/manifests/<namespace>/<kind>-<name>.yaml`,
 one object per file). Every manifest becomes the resource Pulumi would hand the policies: its type
 `kubernetes:<group or core>/<version>:<Kind>` and its camelCase object as props. The same validators as
-the pack (`policies.rules`) run over them, with the same configuration file format as
+the pack (`faasplane.policies.rules`) run over them, with the same configuration file format as
 `pulumi preview --policy-pack-config FILE`.
 
 Prints a table of violations (policy, enforcement, resource, message). Exit codes: 0 when no mandatory
@@ -357,11 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args.directory, args.config)
     except InputError as exc:
-        print(f"policies.check: {exc}", file=sys.stderr)
+        print(f"faasplane.policies.check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PolicyError as exc:
         traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-        print(f"policies.check: {exc} (a bug in the policy pack, not a finding)", file=sys.stderr)
+        print(f"faasplane.policies.check: {exc} (a bug in the policy pack, not a finding)", file=sys.stderr)
         return EXIT_POLICY_ERROR
 
 

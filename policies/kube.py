@@ -3,7 +3,7 @@
 Pulumi gives a policy the resource's inputs: camelCase Kubernetes objects, wrapped in read-only
 `Mapping`/`Sequence` proxies (numbers may arrive as floats). Everything here therefore tests for
 `Mapping` and `Sequence`, never for `dict` and `list`, and never mutates what it reads. The offline
-check (`policies.check`) hands the validators plain dicts of the very same shape.
+check (`faasplane.policies.check`) hands the validators plain dicts of the very same shape.
 """
 
 from __future__ import annotations

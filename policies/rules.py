@@ -10,7 +10,8 @@ Every validator has the pulumi-policy signature `fn(args, report_violation)`:
 The same functions run under the Pulumi CLI (`policies/__main__.py` builds the `PolicyPack` from
 `POLICIES`) and offline over a render (`python -m faasplane.policies.check`). Nothing in this module starts the
 policy server. Facts shared with the platform (names, ports, labels, limits) are imported from
-`components.names`, `components.monitoring_config`, `components.images` and `scaler.labels`.
+`faasplane.components.names`, `faasplane.components.platform.monitoring_config`,
+`faasplane.components.images` and `faasplane.scaler.labels`.
 """
 
 from __future__ import annotations
@@ -547,7 +548,7 @@ EDITION_CONFIG: dict[str, dict[str, Any]] = {
     },
 }
 PRO_REGISTRY = PRO_IMAGES["gateway"].rsplit("/", 1)[0] + "/"
-"""`ghcr.io/openfaasltd/`: where the OpenFaaS Pro images live (`components.images`)."""
+"""`ghcr.io/openfaasltd/`: where the OpenFaaS Pro images live (`faasplane.components.images`)."""
 CE_REGISTRY = CE_IMAGES["gateway"].rsplit("/", 1)[0] + "/"
 CE_REJECTED_LABELS = (
     scale_labels.SCALE_ZERO,
@@ -816,7 +817,8 @@ POLICIES: tuple[PolicySpec, ...] = (
         "Pods run as non-root, without privilege escalation, with all capabilities dropped, not privileged, "
         "and without hostPath volumes, hostNetwork, hostPID or hostIPC.",
         Severity.HIGH, MANDATORY, "resource", pod_hardening, {},
-        "Build pods with components.k8s.pod_spec and components.k8s.container, which set all of this.",
+        "Build pods with faasplane.components.k8s.pod_spec and faasplane.components.k8s.container, which set all "
+        "of this.",
     ),
     PolicySpec(
         "gateway-auth",
@@ -831,14 +833,15 @@ POLICIES: tuple[PolicySpec, ...] = (
         "Every platform namespace has a default-deny ingress NetworkPolicy, and functions accept traffic "
         "only from the gateway.",
         Severity.HIGH, MANDATORY, "stack", network_isolation, {},
-        "Deploy components.network.NetworkPolicies; admit only the gateway's pods into the functions namespace.",
+        "Deploy faasplane.components.platform.network.NetworkPolicies; admit only the gateway's pods into the "
+        "functions namespace.",
     ),
     PolicySpec(
         "scaling-wiring",
         f"Prometheus scrapes the gateway, the {names.SCALING_ALERT_NAME} rule exists, and Alertmanager routes "
         f"it to the scaler's {names.ALERT_WEBHOOK_PATH}.",
         Severity.HIGH, MANDATORY, "stack", scaling_wiring, {},
-        "Build prometheus.yml, rules.yml and alertmanager.yml with components.monitoring_config.",
+        "Build prometheus.yml, rules.yml and alertmanager.yml with faasplane.components.platform.monitoring_config.",
     ),
     PolicySpec(
         "edition-limits",

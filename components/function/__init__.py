@@ -7,7 +7,7 @@ Everything that can be checked without building or deploying is checked when the
 constructed, before anything is registered, so `pulumi preview` stops with a `FunctionError` naming the
 function, the field, the value and what was expected.
 
-The platform is either the `components.platform.Platform` component of the same program or a
+The platform is either the `faasplane.components.platform.Platform` component of the same program or a
 `PlatformRef` (for an application team deploying onto a platform stack it does not own, see
 `PlatformRef.from_stack_reference`). With a `PlatformRef` built from a stack reference the edition is
 an output of the other stack: the edition's limits are then checked once that output is known (in
@@ -15,8 +15,8 @@ an output of the other stack: the edition's limits are then checked once that ou
 check the Deployment's inputs depend on; everything else is still checked at construction.
 
 This module is the entry point (the names in `__all__`); the arguments and their validation are in
-`components.function_args`, the errors in `components.function_errors` and the templates and build
-contexts in `components.function_templates`.
+`faasplane.components.function.args`, the errors in `faasplane.components.function.errors` and the
+templates and build contexts in `faasplane.components.function.templating`.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ CE_REJECTED_SCALE_FIELDS = ("zero", "zero_duration", "target", "type")
 
 
 class PlatformComponent(Protocol):
-    """What `Function` reads from the `components.platform.Platform` component."""
+    """What `Function` reads from the `faasplane.components.platform.Platform` component."""
 
     config: PlatformConfig
     functions_namespace: str

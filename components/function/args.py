@@ -62,7 +62,7 @@ def parse_go_duration(text: str) -> int:
     `1m30s`, `500ms`, `2h` (units ns, us, ms, s, m, h). Stricter than Go in two ways: no sign, and a bare number
     (which the watchdog reads as seconds) is refused, so every value names its unit. ValueError otherwise.
 
-    `components.config.duration_seconds` is Prometheus's grammar (days and weeks, whole numbers); the watchdog
+    `faasplane.components.config.duration_seconds` is Prometheus's grammar (days and weeks, whole numbers); the watchdog
     is a Go program, so its timeouts take Go's."""
     if not isinstance(text, str) or not text:
         raise ValueError(f"{text!r} is not a Go duration")

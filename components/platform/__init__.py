@@ -19,7 +19,7 @@ from faasplane.components.platform.scaler import ScalerService
 
 
 class Platform(pulumi.ComponentResource):
-    """An OpenFaaS-style platform; functions are deployed onto it with `components.function.Function`."""
+    """An OpenFaaS-style platform; functions are deployed onto it with `faasplane.components.function.Function`."""
 
     namespaces: Namespaces
     gateway: Gateway

@@ -13,7 +13,7 @@ BASELINE = "baseline"
 
 CONTROL_PLANE_ENFORCE = RESTRICTED
 """Every control-plane pod (gateway + faas-netes, NATS, queue-worker, Prometheus, Alertmanager, scaler) is
-built with `components.k8s` helpers, which satisfy the restricted standard, so it is enforced."""
+built with `faasplane.components.k8s` helpers, which satisfy the restricted standard, so it is enforced."""
 
 FUNCTIONS_ENFORCE = BASELINE
 """The functions namespace enforces `baseline`, and audits and warns at `restricted`.

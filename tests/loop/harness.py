@@ -5,7 +5,7 @@
           +-------------------------- /system/scale-function -----------------------------+
 
 Prometheus and Alertmanager run with the configuration rendered for the dev stack: the same builder
-functions (`components.monitoring_config`) fed with the stack's config plus interval overrides, and
+functions (`faasplane.components.platform.monitoring_config`) fed with the stack's config plus interval overrides, and
 only the addresses pointed at loopback. `check_against_render` proves it: it renders the dev stack
 with the same overrides and asserts that the two differ in exactly the address fields. The scaler
 runs as `python -m faasplane.scaler` with the environment of the rendered scaler Deployment, again with only

@@ -140,7 +140,7 @@ def test_bad_directory_exits_2(tmp_path: Path, setup, expected: str, capsys: pyt
 def test_cli_bad_directory_exits_2(tmp_path: Path) -> None:
     result = cli(str(tmp_path / "nowhere"))
     assert result.returncode == check.EXIT_BAD_INPUT
-    assert result.stderr.startswith("policies.check: ")
+    assert result.stderr.startswith("faasplane.policies.check: ")
     assert "not a directory" in result.stderr
 
 

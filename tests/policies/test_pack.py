@@ -43,7 +43,7 @@ class PackRecorder:
 
 def test_the_pack_imports_the_project_from_a_bare_interpreter() -> None:
     """In a fresh interpreter outside the project (as the Pulumi analyzer plugin starts it), `__main__.py`
-    finds `policies.rules` and `components` by itself; PolicyPack is swapped for a recorder."""
+    finds `faasplane.policies.rules` and `faasplane.components` in the installed package; PolicyPack is swapped for a recorder."""
     script = (
         "import runpy, sys, pulumi_policy\n"
         "calls = []\n"
