@@ -331,7 +331,8 @@ class Queue(_Model):
     ack_wait: Duration = "60s"
     """How long NATS waits for the queue-worker to acknowledge an invocation before redelivering it."""
     max_inflight: int = Field(default=1, ge=1, le=1000)
-    """Invocations one queue-worker runs at once."""
+    """Invocations one queue-worker runs at once. With edition ce only 1 (the CE queue-worker runs one invocation at a
+    time)."""
     worker_replicas: int = Field(default=1, ge=1, le=20)
     """Queue-worker pods."""
     nats_resources: Resources = Resources.of("50m", "64Mi", "500m", "256Mi")
