@@ -22,6 +22,7 @@ from faasplane.components import names
 from faasplane.components.platform.queue import NATS_STORE_DIR
 from faasplane.components.render import render_stack
 from scripts.tools import home, locate
+from scripts.tools.build import parse_go_version
 from tests import tiers
 from tests.doubles.processes import ManagedProcess, free_port, managed, wait_http
 from tests.objects import pod
@@ -54,10 +55,6 @@ def tool(name: str) -> str:
     return str(located.path)
 
 
-def go_version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
-
-
 @pytest.fixture(scope="session")
 def queue_servers() -> None:
     """The tier's servers: checked before the client is built, so a machine without them skips at once."""
@@ -76,7 +73,8 @@ def natsclient(queue_servers: None, tmp_path_factory: pytest.TempPathFactory) ->
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly"}
     version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=True,
                              env=env).stdout.strip()
-    tiers.require(go_version_tuple(version) >= go_version_tuple(required), "queue",
+    have, need = parse_go_version(version), parse_go_version(f"go{required}")
+    tiers.require(have is not None and need is not None and have >= need, "queue",
                   f"tests/queue/natsclient needs Go {required} (its go.mod), this machine has {version}")
     binary = tmp_path_factory.mktemp("natsclient") / "natsclient"
     result = subprocess.run([go, "build", "-o", str(binary), "."], cwd=CLIENT_SOURCE, capture_output=True,
