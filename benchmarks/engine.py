@@ -17,7 +17,6 @@ machine's CPU count and load). Target: `pulumi preview` of 100 functions in at m
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -38,7 +37,7 @@ if __package__ in (None, ""):  # run as a file: import from the repository, not 
 import yaml  # noqa: E402
 
 from scripts import tools  # noqa: E402
-from scripts.engine import ROOT, Workspace  # noqa: E402
+from scripts.engine import ROOT, Workspace, signal_group  # noqa: E402
 
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "engine.json"
 PROGRAM = ROOT / "benchmarks" / "engine_program"
@@ -189,11 +188,6 @@ class Measured:
     sampler_cpu_s: float
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
 def run_measured(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
                  timeout: float = STEP_TIMEOUT_S) -> Measured:
     """Run `command` in a process group of its own, sampled by a TreeSampler. Past `timeout`, and when it
@@ -202,7 +196,7 @@ def run_measured(command: list[str], cwd: Path | None = None, env: dict[str, str
 
     def expire() -> None:
         timed_out.set()
-        _kill_group(process.pid)
+        signal_group(process.pid, signal.SIGKILL)
 
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
@@ -220,7 +214,7 @@ def run_measured(command: list[str], cwd: Path | None = None, env: dict[str, str
             timer.cancel()
             sampler.stop.set()
             sampler.join()
-            _kill_group(process.pid)
+            signal_group(process.pid, signal.SIGKILL)
             if reaped is None:
                 process.wait()
         _, status, usage = reaped

@@ -423,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         return error.code
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def signal_group(pgid: int, sig: int) -> None:
+    """Send `sig` to process group `pgid`, if any of it is left."""
     try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
@@ -433,18 +434,18 @@ def _signal_group(pgid: int, sig: int) -> None:
 def _kill_group(process: subprocess.Popen[str]) -> tuple[str, str]:
     """Stop the process group of `process` (pulumi, its language host, its providers): SIGTERM, up to 10 s,
     then SIGKILL to whatever of the group is left; returns what it printed."""
-    _signal_group(process.pid, signal.SIGTERM)
+    signal_group(process.pid, signal.SIGTERM)
     try:
         output = process.communicate(timeout=10.0)
     except subprocess.TimeoutExpired:
-        _signal_group(process.pid, signal.SIGKILL)
+        signal_group(process.pid, signal.SIGKILL)
         try:
             return process.communicate(timeout=10.0)
         except subprocess.TimeoutExpired:  # a descendant of another group holds the pipes: give up on them
             process.kill()
             process.wait()
             return "", ""
-    _signal_group(process.pid, signal.SIGKILL)  # plugins that outlived the CLI
+    signal_group(process.pid, signal.SIGKILL)  # plugins that outlived the CLI
     return output
 
 
