@@ -34,8 +34,7 @@ def missing() -> list[str]:
 @pytest.fixture(scope="session")
 def cluster_tools() -> None:
     absent = missing()
-    tiers.require(not absent, "cluster", f"{', '.join(absent)} not built here: run `make tools TIERS=cluster` "
-                                         f"(builds the deployed versions into {tools.home()})")
+    tiers.require(not absent, "cluster", tools.missing_message(absent))
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import pytest
 from faasplane.components import names
 from faasplane.components.platform.queue import NATS_STORE_DIR
 from faasplane.components.render import render_stack
-from scripts.tools import home, locate
+from scripts.tools import locate, missing_message
 from scripts.tools.build import parse_go_version
 from tests import tiers
 from tests.doubles.processes import ManagedProcess, free_port, managed, wait_http
@@ -40,12 +40,6 @@ def rendered_nats(stack: str, overrides: dict[str, Any] | None = None, secret_ke
 
 def missing_servers(wanted: tuple[str, ...] = SERVERS) -> list[str]:
     return [name for name in wanted if locate(name, allow_system=False) is None]
-
-
-def missing_message(absent: list[str]) -> str:
-    """The queue tier runs only the tools-built servers (never a system package's)."""
-    return (f"{', '.join(absent)} not built here: run `make tools TIERS=queue` (builds the deployed versions "
-            f"into {home()})")
 
 
 def tool(name: str) -> str:
