@@ -22,6 +22,7 @@ from scripts import tools
 from scripts.cluster import Cluster
 from scripts.engine import EngineStack
 from tests import tiers
+from tests.objects import objects
 
 CLUSTER_TOOLS = (*tiers.TOOLS["cluster"], "kube-controller-manager", "kube-scheduler", "kubectl")
 """Everything `Cluster.up` starts or calls: the tools the tier report names, and the rest."""
@@ -66,13 +67,12 @@ def deployments(cluster: Cluster) -> list[dict[str, Any]]:
 
 def rendered_replicas(rendered: Rendered, namespace: str) -> int:
     """The pods the render's Deployments in `namespace` ask for."""
-    return sum(obj["spec"]["replicas"] for obj in rendered.kubernetes_objects()
-               if obj["kind"] == "Deployment" and obj["metadata"]["namespace"] == namespace)
+    return sum(obj["spec"]["replicas"] for obj in objects(rendered, "Deployment")
+               if obj["metadata"]["namespace"] == namespace)
 
 
 def rendered_deployments(rendered: Rendered) -> set[tuple[str, str]]:
-    return {(obj["metadata"]["namespace"], obj["metadata"]["name"]) for obj in rendered.kubernetes_objects()
-            if obj["kind"] == "Deployment"}
+    return {(obj["metadata"]["namespace"], obj["metadata"]["name"]) for obj in objects(rendered, "Deployment")}
 
 
 def timed_up(engine: EngineStack, *args: str) -> float:
@@ -84,14 +84,14 @@ def timed_up(engine: EngineStack, *args: str) -> float:
 def rendered_claims(rendered: Rendered) -> dict[str, str]:
     """The render's PersistentVolumeClaims: name -> requested size."""
     return {obj["metadata"]["name"]: obj["spec"]["resources"]["requests"]["storage"]
-            for obj in rendered.kubernetes_objects() if obj["kind"] == "PersistentVolumeClaim"}
+            for obj in objects(rendered, "PersistentVolumeClaim")}
 
 
 def prod_prerequisites(cluster: Cluster, rendered: Rendered) -> None:
     """What prod expects of its cluster: a default StorageClass with a volume for each of its claims (static,
     bound at once) and the IngressClasses its Ingresses name."""
-    classes = {obj["spec"]["ingressClassName"] for obj in rendered.kubernetes_objects()
-               if obj["kind"] == "Ingress" and obj["spec"].get("ingressClassName")}
+    classes = {obj["spec"]["ingressClassName"] for obj in objects(rendered, "Ingress")
+               if obj["spec"].get("ingressClassName")}
     documents: list[dict[str, Any]] = [
         {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
          "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
